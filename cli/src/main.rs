@@ -1,0 +1,76 @@
+//! `switchboard`: the local all-in-one server and operator tools.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod commands;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Webhooks in and out, API keys and credentials for multi-tenant SaaS")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run admin + intake APIs and the delivery worker in one process (embedded store by default).
+    Serve {
+        #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
+        data_dir: PathBuf,
+    },
+    /// Print the OpenAPI document (the checked-in `shared/openapi.json`).
+    Openapi,
+    /// Make a new root key and print it with its SHA-256 (for `ROOT_KEY_SHA256`).
+    RootKey,
+    /// Demo data for local invokes of the sample events (public keys: never in production).
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// Create the table, queues and KMS key in an AWS account or emulator (`AWS_ENDPOINT_URL`).
+    AwsInit {
+        #[arg(long, default_value = "switchboard")]
+        table: String,
+        #[arg(long, default_value = "switchboard-delivery")]
+        queue: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Write the demo tenant and admin key used by `events/` to the configured store.
+    Seed {
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
+        data_dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { addr, data_dir } => commands::serve(addr, data_dir).await,
+        Command::Openapi => {
+            print!("{}", switchboard::api::openapi::document_json());
+            Ok(())
+        }
+        Command::RootKey => {
+            commands::root_key();
+            Ok(())
+        }
+        Command::Demo { command: DemoCommand::Seed { data_dir } } => commands::demo_seed(data_dir).await,
+        Command::AwsInit { table, queue } => commands::aws_init(&table, &queue).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The management API (the admin Lambda): tenants, API keys, health and the OpenAPI document.
+
+pub mod api_keys;
+pub mod health;
+pub mod tenants;

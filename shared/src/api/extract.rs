@@ -1,0 +1,166 @@
+//! Extractors that turn malformed input into problem+json naming the field, never a panic or a
+//! bare 400 from the framework.
+
+use super::AppState;
+use super::problem::Problem;
+use crate::auth::{Principal, TenantCaller};
+use crate::error::FieldError;
+use crate::model::Scope;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+/// A JSON request body, decoded with the failing field named. An empty body counts as `{}` so
+/// that endpoints whose fields are all optional accept a bare POST.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    "send the body as `content-type: application/json`",
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    "the request body is larger than this endpoint accepts",
+                )
+            } else {
+                Problem::bad_request("body", "the request body could not be read")
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        decode(text).map(JsonBody)
+    }
+}
+
+/// Decodes JSON, mapping serde's error to the field it concerns.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                format!("the body is not valid JSON: {inner}"),
+            )
+            .with_errors(vec![FieldError::new("body", inner.to_string())]);
+        }
+        let message = inner.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        let named = |marker: &str| {
+            message
+                .strip_prefix(marker)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+        };
+        let join = |leaf: String| {
+            if path == "." || path.is_empty() {
+                leaf
+            } else {
+                format!("{path}.{leaf}")
+            }
+        };
+        let field = named("unknown field `")
+            .or_else(|| named("missing field `"))
+            .map(join)
+            .unwrap_or_else(|| if path.is_empty() { "body".into() } else { path.clone() });
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            format!("`{field}`: {message}"),
+        )
+        .with_errors(vec![FieldError::new(field, message)])
+    })
+}
+
+/// The raw key a request presents, from `Authorization: Bearer` or `x-api-key`.
+fn presented_key(parts: &Parts) -> Option<&str> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then_some(token.trim());
+    }
+    parts.headers.get("x-api-key")?.to_str().ok()
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, Problem> {
+    Ok(state.auth.authenticate(presented_key(parts)).await?)
+}
+
+/// A request made with the root key.
+pub struct RootCaller;
+
+impl FromRequestParts<AppState> for RootCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        match principal(parts, state).await? {
+            Principal::Root => Ok(RootCaller),
+            Principal::Tenant(_) => Err(Problem::forbidden("this route requires the root key")),
+        }
+    }
+}
+
+/// A request made with a tenant's API key. Scope checks happen in the handler via [`Self::require`].
+pub struct Caller(pub TenantCaller);
+
+impl Caller {
+    /// 403 unless the key holds (or is granted) `scope`.
+    pub fn require(&self, scope: Scope) -> Result<&TenantCaller, Problem> {
+        if self.0.has(scope) {
+            Ok(&self.0)
+        } else {
+            let name = serde_json::to_value(scope)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            Err(Problem::forbidden(format!("this API key lacks the `{name}` scope")))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        match principal(parts, state).await? {
+            Principal::Tenant(caller) => Ok(Caller(caller)),
+            Principal::Root => Err(Problem::forbidden(
+                "the root key may only create and list tenants; use a tenant API key",
+            )),
+        }
+    }
+}
+
+/// Parses a typed id from a path segment, naming the parameter when it is malformed.
+pub fn path_id<T: std::str::FromStr<Err = crate::model::IdError>>(
+    field: &str,
+    raw: &str,
+) -> Result<T, Problem> {
+    raw.parse()
+        .map_err(|e: crate::model::IdError| Problem::bad_request(field, e.to_string()))
+}

@@ -1,0 +1,113 @@
+//! The HTTP surface: axum routers used as they are by `lambda_http` (admin and intake Lambdas)
+//! and by `switchboard serve` (both merged on one port, as API Gateway routes them).
+
+pub mod admin;
+pub mod extract;
+pub mod intake;
+pub mod openapi;
+pub mod pagination;
+pub mod problem;
+
+use crate::app::App;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use problem::Problem;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// What every handler gets.
+pub type AppState = Arc<App>;
+
+/// The largest request body the admin API reads.
+pub const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
+/// The largest webhook body intake reads.
+pub const INTAKE_BODY_LIMIT: usize = 1024 * 1024;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone, Copy)]
+struct UlidRequestId;
+
+impl MakeRequestId for UlidRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        ulid::Ulid::new()
+            .to_string()
+            .parse()
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The admin API router.
+pub fn admin_router(app: AppState) -> Router {
+    use admin::{api_keys, health, tenants};
+    let routes = Router::new()
+        .route("/health", get(health::health))
+        .route("/v1/openapi.json", get(health::openapi))
+        .route("/v1/tenants", post(tenants::create).get(tenants::list))
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route(
+            "/v1/api-keys/{id}",
+            get(api_keys::get)
+                .patch(api_keys::update)
+                .delete(api_keys::delete),
+        )
+        .route("/v1/api-keys/{id}/revoke", post(api_keys::revoke))
+        .route("/v1/api-keys/{id}/roll", post(api_keys::roll))
+        .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
+    finish(routes, app)
+}
+
+/// The inbound intake router.
+pub fn intake_router(app: AppState) -> Router {
+    let routes = Router::new()
+        .route("/hooks/{integration_id}", post(intake::receive))
+        .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT));
+    finish(routes, app)
+}
+
+/// Admin and intake on one router, for `serve`.
+pub fn router(app: AppState) -> Router {
+    admin_router(Arc::clone(&app)).merge(intake_router(app))
+}
+
+fn finish(routes: Router<AppState>, app: AppState) -> Router {
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            Problem::internal().into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), UlidRequestId))
+}
+
+async fn not_found() -> Response {
+    Problem::new(StatusCode::NOT_FOUND, "not-found", "no such route").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not accept that method",
+    )
+    .into_response()
+}

@@ -1,0 +1,179 @@
+//! Which adapters a process uses, from its environment.
+//!
+//! A Lambda requires `TABLE_NAME`, `QUEUE_URL` and `KMS_KEY_ID` (and `ROOT_KEY_SHA256` for the
+//! admin function, `DLQ_URL` for delivery) and never falls back to local storage or keys: a
+//! missing variable is a start-up error naming it. `serve` uses the embedded adapters in its
+//! data directory unless `TABLE_NAME` is set, in which case it needs the AWS variables too.
+//! `AWS_ENDPOINT_URL` (read by the AWS SDK itself) points the AWS adapters at an emulator.
+
+use crate::auth::key_format::KeyHash;
+use crate::store::embedded::Durability;
+use std::path::PathBuf;
+
+/// Why the environment does not describe a runnable process.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// The AWS resources a process talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsResources {
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: Option<String>,
+    pub kms_key_id: String,
+}
+
+/// Where state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Aws(AwsResources),
+    Embedded { data_dir: PathBuf, durability: Durability },
+}
+
+/// Which Lambda is starting: each needs a slightly different set of variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Intake,
+    Delivery,
+}
+
+/// Everything a process needs to build its [`crate::app::App`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backend: Backend,
+    /// SHA-256 of the root key; `None` means no root access (intake, delivery).
+    pub root_key_hash: Option<KeyHash>,
+}
+
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn required(env: Lookup<'_>, var: &'static str) -> Result<String, ConfigError> {
+    env(var)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(var))
+}
+
+fn root_hash(env: Lookup<'_>, required_here: bool) -> Result<Option<KeyHash>, ConfigError> {
+    const VAR: &str = "ROOT_KEY_SHA256";
+    match env(VAR).filter(|v| !v.trim().is_empty()) {
+        Some(hex) => KeyHash::from_hex(&hex).map(Some).ok_or(ConfigError::Invalid {
+            var: VAR,
+            reason: "expected 64 hex characters (the SHA-256 of the root key)".into(),
+        }),
+        None if required_here => Err(ConfigError::Missing(VAR)),
+        None => Ok(None),
+    }
+}
+
+fn aws(env: Lookup<'_>, role: Role) -> Result<AwsResources, ConfigError> {
+    Ok(AwsResources {
+        table: required(env, "TABLE_NAME")?,
+        queue_url: required(env, "QUEUE_URL")?,
+        kms_key_id: required(env, "KMS_KEY_ID")?,
+        dlq_url: match role {
+            Role::Delivery => Some(required(env, "DLQ_URL")?),
+            _ => env("DLQ_URL").filter(|v| !v.is_empty()),
+        },
+    })
+}
+
+impl Config {
+    /// A Lambda's configuration; every AWS variable is required.
+    pub fn for_lambda(role: Role, env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            backend: Backend::Aws(aws(env, role)?),
+            root_key_hash: root_hash(env, role == Role::Admin)?,
+        })
+    }
+
+    /// `serve`'s configuration: embedded in `data_dir` unless `TABLE_NAME` is set.
+    pub fn for_serve(data_dir: PathBuf, env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let backend = if env("TABLE_NAME").is_some_and(|v| !v.is_empty()) {
+            Backend::Aws(aws(env, Role::Delivery)?)
+        } else {
+            let durability = match env("SWITCHBOARD_SYNC").as_deref() {
+                None | Some("" | "normal") => Durability::Normal,
+                Some("full") => Durability::Full,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        var: "SWITCHBOARD_SYNC",
+                        reason: format!("`{other}` is not `normal` or `full`"),
+                    });
+                }
+            };
+            Backend::Embedded { data_dir, durability }
+        };
+        Ok(Self {
+            backend,
+            root_key_hash: root_hash(env, false)?,
+        })
+    }
+}
+
+/// The process environment as a lookup.
+pub fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn lambda_names_the_missing_variable() {
+        let e = env(&[("TABLE_NAME", "t"), ("QUEUE_URL", "q")]);
+        assert_eq!(
+            Config::for_lambda(Role::Intake, &e).err(),
+            Some(ConfigError::Missing("KMS_KEY_ID"))
+        );
+        let e = env(&[("TABLE_NAME", "t"), ("QUEUE_URL", "q"), ("KMS_KEY_ID", "k")]);
+        assert_eq!(
+            Config::for_lambda(Role::Admin, &e).err(),
+            Some(ConfigError::Missing("ROOT_KEY_SHA256"))
+        );
+        assert_eq!(
+            Config::for_lambda(Role::Delivery, &e).err(),
+            Some(ConfigError::Missing("DLQ_URL"))
+        );
+        assert!(Config::for_lambda(Role::Intake, &e).is_ok());
+    }
+
+    #[test]
+    fn lambda_never_falls_back_to_embedded() {
+        let e = env(&[]);
+        assert_eq!(
+            Config::for_lambda(Role::Intake, &e).err(),
+            Some(ConfigError::Missing("TABLE_NAME"))
+        );
+    }
+
+    #[test]
+    fn serve_defaults_to_embedded_and_checks_root_hash() {
+        let e = env(&[]);
+        let c = Config::for_serve("/tmp/x".into(), &e).expect("config");
+        assert!(matches!(c.backend, Backend::Embedded { .. }));
+        let e = env(&[("ROOT_KEY_SHA256", "nothex")]);
+        assert!(matches!(
+            Config::for_serve("/tmp/x".into(), &e),
+            Err(ConfigError::Invalid { var: "ROOT_KEY_SHA256", .. })
+        ));
+        let e = env(&[("TABLE_NAME", "t")]);
+        assert_eq!(
+            Config::for_serve("/tmp/x".into(), &e).err(),
+            Some(ConfigError::Missing("QUEUE_URL"))
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! The Lambda entry points' shared wiring: config from the environment, the app built once, and
+//! the runtime adapters. `functions/*/src/main.rs` call one function here each.
+
+use crate::app::App;
+use crate::config::{Config, Role, process_env};
+use crate::jobs::Dispatcher;
+use crate::queue::worker::{JobHandler, process_batch};
+use crate::queue::{Outcome, Queue, ReceivedJob};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use std::sync::Arc;
+
+/// Any start-up or runtime failure of a Lambda.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn build(role: Role) -> Result<Arc<App>, BoxError> {
+    crate::telemetry::init(true);
+    let config = Config::for_lambda(role, &process_env)?;
+    let app = App::build(&config).await?;
+    tracing::info!(adapters = %app.describe(), ?role, "starting");
+    Ok(app)
+}
+
+/// The admin function.
+pub async fn run_admin() -> Result<(), BoxError> {
+    let app = build(Role::Admin).await?;
+    lambda_http::run(crate::api::admin_router(app)).await
+}
+
+/// The intake function.
+pub async fn run_intake() -> Result<(), BoxError> {
+    let app = build(Role::Intake).await?;
+    lambda_http::run(crate::api::intake_router(app)).await
+}
+
+/// The delivery function (SQS trigger with `ReportBatchItemFailures`).
+pub async fn run_delivery() -> Result<(), BoxError> {
+    let app = build(Role::Delivery).await?;
+    let handler: Arc<dyn JobHandler> = Arc::new(Dispatcher::new(Arc::clone(&app)));
+    let queue = Arc::clone(&app.queue);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+            let (queue, handler) = (Arc::clone(&queue), Arc::clone(&handler));
+            async move {
+                Ok::<_, BoxError>(handle_sqs_batch(queue.as_ref(), handler.as_ref(), event.payload).await)
+            }
+        },
+    ))
+    .await
+}
+
+/// Runs one SQS batch through the worker core. Jobs that are done are left for Lambda to delete;
+/// a retry gets its visibility set to the backoff and is reported as a batch item failure; a dead
+/// job is copied to the DLQ with its reason and then left for Lambda to delete. If settling
+/// fails, the job is reported as failed so SQS redelivers it: nothing is dropped.
+pub async fn handle_sqs_batch(
+    queue: &dyn Queue,
+    handler: &dyn JobHandler,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let jobs: Vec<ReceivedJob> = event
+        .records
+        .into_iter()
+        .map(|record| ReceivedJob {
+            id: record.message_id.unwrap_or_default(),
+            body: record.body.unwrap_or_default(),
+            receive_count: record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
+            receipt: record.receipt_handle.unwrap_or_default(),
+        })
+        .collect();
+    let outcomes = process_batch(handler, &jobs).await;
+    let mut response = SqsBatchResponse::default();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let failed = match &outcome {
+            Outcome::Done => false,
+            Outcome::RetryAfter(_) => {
+                if let Err(e) = queue.settle(job, &outcome).await {
+                    tracing::warn!(job_id = %job.id, error = %e, "could not set backoff");
+                }
+                true
+            }
+            Outcome::Dead(_) => match queue.settle(job, &outcome).await {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::warn!(job_id = %job.id, error = %e, "could not dead-letter");
+                    true
+                }
+            },
+        };
+        if failed {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = job.id.clone();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

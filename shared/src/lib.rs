@@ -1,0 +1,17 @@
+//! Switchboard: the library every entry point shares. The Lambdas (`functions/*`) and the local
+//! `switchboard serve` only wire configuration to the functions here, so both run one code path.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod jobs;
+pub mod lambda;
+pub mod model;
+pub mod queue;
+pub mod serve;
+pub mod store;
+pub mod telemetry;
+pub mod tenancy;

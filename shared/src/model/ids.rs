@@ -1,0 +1,170 @@
+//! Typed, prefixed identifiers (`ten_01J…`).
+//!
+//! Every id carries its kind in a short prefix so that a key id pasted where an endpoint id is
+//! expected is rejected at the edge, and log lines say what they name. The random part is a ULID,
+//! so ids sort by creation time, which the store's sort keys rely on for newest-first listings.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a string is not an id of the expected kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("expected an id starting with `{expected}_`")]
+    WrongPrefix { expected: &'static str },
+    #[error("the part after `{prefix}_` is not a valid ULID")]
+    BadUlid { prefix: &'static str },
+}
+
+macro_rules! define_id {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            /// The prefix this kind of id starts with (without the underscore).
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A fresh id, ordered after every id made earlier.
+            pub fn generate() -> Self {
+                Self(ulid::Ulid::new())
+            }
+
+            /// Wraps a known ULID (fixtures, migrations).
+            pub const fn from_ulid(ulid: ulid::Ulid) -> Self {
+                Self(ulid)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}_{}", $prefix, self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                let rest = s
+                    .strip_prefix($prefix)
+                    .and_then(|r| r.strip_prefix('_'))
+                    .ok_or(IdError::WrongPrefix { expected: $prefix })?;
+                ulid::Ulid::from_string(rest)
+                    .map(Self)
+                    .map_err(|_| IdError::BadUlid { prefix: $prefix })
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                raw.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(concat!("^", $prefix, "_[0-9A-HJKMNP-TV-Z]{26}$")))
+                    .examples([serde_json::json!(concat!($prefix, "_01JDQ8ZK3M4N5P6Q7R8S9T0V1W"))])
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+define_id!(
+    /// A tenant: the customer of the SaaS that deploys Switchboard; every record belongs to one.
+    TenantId,
+    "ten"
+);
+define_id!(
+    /// An API key record (not the secret key itself).
+    KeyId,
+    "key"
+);
+define_id!(
+    /// An outbound webhook endpoint.
+    EndpointId,
+    "ep"
+);
+define_id!(
+    /// A published event (message).
+    MessageId,
+    "msg"
+);
+define_id!(
+    /// One delivery attempt.
+    AttemptId,
+    "atm"
+);
+define_id!(
+    /// An inbound integration.
+    IntegrationId,
+    "int"
+);
+define_id!(
+    /// A received inbound event.
+    InboundEventId,
+    "evt"
+);
+define_id!(
+    /// A stored provider connection (credentials).
+    ConnectionId,
+    "con"
+);
+define_id!(
+    /// A connection-backed action destination.
+    ActionId,
+    "act"
+);
+define_id!(
+    /// An audit log entry.
+    AuditId,
+    "aud"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_other_kinds() {
+        let id = TenantId::generate();
+        let text = id.to_string();
+        assert!(text.starts_with("ten_"));
+        assert_eq!(text.parse::<TenantId>().ok(), Some(id));
+        assert_eq!(
+            text.replace("ten_", "key_").parse::<TenantId>(),
+            Err(IdError::WrongPrefix { expected: "ten" })
+        );
+        assert_eq!(
+            "ten_notaulid".parse::<TenantId>(),
+            Err(IdError::BadUlid { prefix: "ten" })
+        );
+    }
+
+    #[test]
+    fn later_ids_sort_after_earlier_ones() {
+        let a = KeyId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = KeyId::generate();
+        assert!(a.to_string() < b.to_string());
+    }
+}

@@ -1,0 +1,105 @@
+//! The one queue port and its two adapters, plus the worker core that consumes it.
+//!
+//! Jobs are small JSON bodies naming ids, never payloads. A consumer receives jobs (each becomes
+//! invisible for a visibility timeout), works on them, and settles each with an [`Outcome`]:
+//! done (deleted), retry after a delay (made invisible for that long), or dead (moved to the
+//! dead-letter state with a reason). A job that is received but never settled, because its
+//! worker died, becomes visible again when its visibility timeout ends: nothing is lost.
+
+pub mod conformance;
+pub mod embedded;
+pub mod sqs;
+pub mod worker;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingJob {
+    pub body: String,
+    /// How long the job stays invisible after sending. SQS caps this at 15 minutes.
+    pub delay: Duration,
+}
+
+impl OutgoingJob {
+    pub fn now(body: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A job handed to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedJob {
+    /// The queue's id for the message (stable across redeliveries).
+    pub id: String,
+    pub body: String,
+    /// How many times the job has been received, this time included.
+    pub receive_count: u32,
+    /// The handle that settles this one receipt of the job.
+    pub receipt: String,
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished: remove the job.
+    Done,
+    /// Not yet: receive it again after this long.
+    RetryAfter(Duration),
+    /// Never: move it to the dead-letter state with this reason.
+    Dead(String),
+}
+
+/// A job in the dead-letter state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub body: String,
+    pub reason: String,
+}
+
+/// What can go wrong in a queue call.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    #[error("invalid queue request: {0}")]
+    Invalid(String),
+}
+
+/// The longest delay or visibility change SQS accepts for one message.
+pub const MAX_SQS_DELAY: Duration = Duration::from_secs(900);
+/// The longest visibility timeout SQS accepts.
+pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600 - 1);
+/// How many times a job may be received before the queue dead-letters it on its own (matches the
+/// SQS redrive policy in `template.yaml`).
+pub const MAX_RECEIVES: u32 = 10;
+
+/// The queue port.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    async fn send(&self, job: OutgoingJob) -> Result<(), QueueError>;
+    /// Sends many jobs, in batches of up to 10 per call to the backing service.
+    async fn send_batch(&self, jobs: Vec<OutgoingJob>) -> Result<(), QueueError>;
+    /// Receives up to `max` (1..=10) visible jobs, hiding each for `visibility`.
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError>;
+    /// Records what became of one received job.
+    async fn settle(&self, job: &ReceivedJob, outcome: &Outcome) -> Result<(), QueueError>;
+    /// Jobs waiting or in flight (not dead). Approximate on SQS.
+    async fn depth(&self) -> Result<u64, QueueError>;
+    /// Up to `max` jobs in the dead-letter state, for inspection.
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Waits until a job may have been sent or `timeout` passes: lets pollers sleep cheaply.
+    async fn wait_for_work(&self, timeout: Duration) {
+        tokio::time::sleep(timeout).await;
+    }
+    fn kind(&self) -> &'static str;
+}

@@ -1,0 +1,92 @@
+//! The worker core: a batch of received jobs in, one outcome per job out, and the polling loop
+//! that `serve` runs over it. The Lambda adapter (see [`crate::lambda`]) feeds the same core from
+//! SQS events, so both paths settle jobs identically.
+
+use super::{Outcome, Queue, ReceivedJob};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Decides what becomes of one job. Implementations must record the job's effect durably
+/// before returning `Done`: the queue forgets the job as soon as it is settled.
+#[async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    async fn handle(&self, job: &ReceivedJob) -> Outcome;
+}
+
+/// Runs every job of a batch concurrently; outcome `i` belongs to job `i`.
+pub async fn process_batch(handler: &dyn JobHandler, jobs: &[ReceivedJob]) -> Vec<Outcome> {
+    futures::future::join_all(jobs.iter().map(|job| handler.handle(job))).await
+}
+
+/// How the polling worker behaves.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long a received job stays hidden from other workers.
+    pub visibility: Duration,
+    /// How long to wait for work when the queue is empty before polling again.
+    pub idle_wait: Duration,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            visibility: Duration::from_secs(180),
+            idle_wait: Duration::from_millis(250),
+            concurrency: 4,
+        }
+    }
+}
+
+/// Polls `queue` and settles every job through `handler` until `shutdown` turns true. A batch
+/// already received is finished and settled before the loop returns, so a clean shutdown leaves
+/// every job either settled or still queued.
+pub async fn run_worker(
+    queue: Arc<dyn Queue>,
+    handler: Arc<dyn JobHandler>,
+    options: WorkerOptions,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut loops = tokio::task::JoinSet::new();
+    for _ in 0..options.concurrency.max(1) {
+        let (queue, handler, options, mut shutdown) = (
+            Arc::clone(&queue),
+            Arc::clone(&handler),
+            options.clone(),
+            shutdown.clone(),
+        );
+        loops.spawn(async move {
+            while !*shutdown.borrow() {
+                let jobs = match queue.receive(10, options.visibility).await {
+                    Ok(jobs) => jobs,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "receiving jobs failed; backing off");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                        continue;
+                    }
+                };
+                if jobs.is_empty() {
+                    tokio::select! {
+                        _ = queue.wait_for_work(options.idle_wait) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+                let outcomes = process_batch(handler.as_ref(), &jobs).await;
+                for (job, outcome) in jobs.iter().zip(&outcomes) {
+                    if let Err(e) = queue.settle(job, outcome).await {
+                        // The job stays hidden until its visibility ends, then comes back.
+                        tracing::warn!(job_id = %job.id, error = %e, "settling a job failed");
+                    }
+                }
+            }
+        });
+    }
+    while loops.join_next().await.is_some() {}
+}

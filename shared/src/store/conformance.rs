@@ -1,0 +1,367 @@
+//! The behaviour every [`Store`] adapter must show. The `tests` crate runs each case against the
+//! embedded adapter (a real file) and the DynamoDB adapter (moto server over HTTP); an adapter
+//! that fails any case does not ship. Each case works in partitions of its own, so cases can
+//! share one store.
+
+use super::{Condition, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, Update};
+use serde_json::{Value, json};
+
+/// Names every conformance case, so test crates can generate one test per case and adapter.
+pub const CASES: &[&str] = &[
+    "round_trip",
+    "conditional_put",
+    "conditional_delete",
+    "query_order_and_pages",
+    "ttl_hides_expired",
+    "atomic_update",
+    "transactions_all_or_nothing",
+    "concurrent_adds",
+];
+
+/// Runs one case by name.
+pub async fn run(store: &dyn Store, case: &str) {
+    match case {
+        "round_trip" => round_trip(store).await,
+        "conditional_put" => conditional_put(store).await,
+        "conditional_delete" => conditional_delete(store).await,
+        "query_order_and_pages" => query_order_and_pages(store).await,
+        "ttl_hides_expired" => ttl_hides_expired(store).await,
+        "atomic_update" => atomic_update(store).await,
+        "transactions_all_or_nothing" => transactions_all_or_nothing(store).await,
+        "concurrent_adds" => concurrent_adds(store).await,
+        other => panic!("unknown conformance case {other}"),
+    }
+}
+
+fn partition(name: &str) -> String {
+    format!("CONF#{name}#{}", ulid::Ulid::new())
+}
+
+fn item(pk: &str, sk: &str, extra: Value) -> Item {
+    let mut item = Item::new();
+    item.insert("PK".into(), json!(pk));
+    item.insert("SK".into(), json!(sk));
+    if let Value::Object(map) = extra {
+        item.extend(map);
+    }
+    item
+}
+
+fn assert_condition_failed<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::ConditionFailed) => {}
+        other => panic!("{what}: expected ConditionFailed, got {other:?}"),
+    }
+}
+
+async fn round_trip(store: &dyn Store) {
+    let pk = partition("rt");
+    let key = ItemKey::new(&pk, "A");
+    assert!(store.get(&key).await.expect("get").is_none());
+    let written = item(
+        &pk,
+        "A",
+        json!({"name": "ü ✓", "n": 42, "neg": -7, "f": 1.5, "flag": true,
+               "list": [1, "two", {"three": 3}], "map": {"nested": {"deep": "x"}}, "none": null}),
+    );
+    store.put(written.clone(), None).await.expect("put");
+    let read = store.get(&key).await.expect("get").expect("item present");
+    assert_eq!(read, written, "an item reads back exactly as written");
+    store.delete(&key, None).await.expect("delete");
+    assert!(store.get(&key).await.expect("get").is_none());
+    store
+        .delete(&key, None)
+        .await
+        .expect("deleting nothing is fine");
+}
+
+async fn conditional_put(store: &dyn Store) {
+    let pk = partition("cp");
+    let key = ItemKey::new(&pk, "A");
+    let v1 = item(&pk, "A", json!({"version": 1, "state": "new"}));
+    store
+        .put(v1.clone(), Some(Condition::Absent))
+        .await
+        .expect("create");
+    assert_condition_failed(
+        store.put(v1.clone(), Some(Condition::Absent)).await,
+        "create twice",
+    );
+    let v2 = item(&pk, "A", json!({"version": 2, "state": "next"}));
+    assert_condition_failed(
+        store
+            .put(v2.clone(), Some(Condition::VersionEquals(7)))
+            .await,
+        "stale version",
+    );
+    store
+        .put(v2.clone(), Some(Condition::VersionEquals(1)))
+        .await
+        .expect("matching version");
+    assert_condition_failed(
+        store
+            .put(
+                v2.clone(),
+                Some(Condition::AttrEquals("state".into(), json!("new"))),
+            )
+            .await,
+        "attr mismatch",
+    );
+    store
+        .put(
+            v2.clone(),
+            Some(Condition::AttrEquals("state".into(), json!("next"))),
+        )
+        .await
+        .expect("attr match");
+    let other = item(&pk, "B", json!({}));
+    assert_condition_failed(
+        store.put(other.clone(), Some(Condition::Exists)).await,
+        "exists on absent",
+    );
+    assert!(store.get(&ItemKey::new(&pk, "B")).await.expect("get").is_none());
+    assert_eq!(
+        store.get(&key).await.expect("get").expect("present")["state"],
+        json!("next")
+    );
+}
+
+async fn conditional_delete(store: &dyn Store) {
+    let pk = partition("cd");
+    let key = ItemKey::new(&pk, "A");
+    store
+        .put(item(&pk, "A", json!({"version": 3})), None)
+        .await
+        .expect("put");
+    assert_condition_failed(
+        store
+            .delete(&key, Some(Condition::VersionEquals(2)))
+            .await,
+        "stale delete",
+    );
+    assert!(store.get(&key).await.expect("get").is_some());
+    store
+        .delete(&key, Some(Condition::VersionEquals(3)))
+        .await
+        .expect("delete");
+    assert_condition_failed(
+        store.delete(&key, Some(Condition::Exists)).await,
+        "delete absent with Exists",
+    );
+}
+
+async fn query_order_and_pages(store: &dyn Store) {
+    let pk = partition("q");
+    for i in 0..25 {
+        store
+            .put(item(&pk, &format!("ITEM#{i:03}"), json!({"i": i})), None)
+            .await
+            .expect("put");
+    }
+    store
+        .put(item(&pk, "OTHER#1", json!({})), None)
+        .await
+        .expect("put");
+    // Another partition must never leak in.
+    let other_pk = partition("q-other");
+    store
+        .put(item(&other_pk, "ITEM#000", json!({"i": -1})), None)
+        .await
+        .expect("put");
+
+    let all_forward = collect(store, Query::prefix(&pk, "ITEM#").limit(7)).await;
+    assert_eq!(all_forward, (0..25).collect::<Vec<_>>(), "forward pages");
+    let all_backward = collect(store, Query::prefix(&pk, "ITEM#").limit(10).backward()).await;
+    assert_eq!(
+        all_backward,
+        (0..25).rev().collect::<Vec<_>>(),
+        "backward pages"
+    );
+
+    let exact = store
+        .query(&Query::prefix(&pk, "ITEM#").limit(25))
+        .await
+        .expect("query");
+    assert_eq!(exact.items.len(), 25);
+    assert!(
+        exact.last_sk.is_none(),
+        "no cursor when nothing follows the page"
+    );
+
+    let between = Query {
+        pk: pk.clone(),
+        range: SortKeyRange::Between("ITEM#005".into(), "ITEM#009".into()),
+        forward: true,
+        limit: 100,
+        start_after: None,
+    };
+    assert_eq!(collect(store, between).await, vec![5, 6, 7, 8, 9]);
+
+    let all = Query {
+        range: SortKeyRange::All,
+        ..Query::prefix(&pk, "").limit(100)
+    };
+    let page = store.query(&all).await.expect("query all");
+    assert_eq!(page.items.len(), 26, "the whole partition, nothing else");
+}
+
+async fn collect(store: &dyn Store, mut query: Query) -> Vec<i64> {
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        let page = store.query(&query).await.expect("query");
+        assert!(page.items.len() <= query.limit, "page larger than limit");
+        out.extend(page.items.iter().map(|i| i["i"].as_i64().expect("i")));
+        match page.last_sk {
+            Some(sk) => query.start_after = Some(sk),
+            None => return out,
+        }
+    }
+    panic!("query never ended");
+}
+
+async fn ttl_hides_expired(store: &dyn Store) {
+    let pk = partition("ttl");
+    let past = super::now_epoch_seconds() - 10;
+    let future = super::now_epoch_seconds() + 3600;
+    store
+        .put(item(&pk, "OLD", json!({"ttl": past})), None)
+        .await
+        .expect("put");
+    store
+        .put(item(&pk, "NEW", json!({"ttl": future})), None)
+        .await
+        .expect("put");
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "OLD"))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "NEW"))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    let page = store
+        .query(&Query::prefix(&pk, "").limit(10))
+        .await
+        .expect("query");
+    let sks: Vec<_> = page.items.iter().map(|i| i["SK"].clone()).collect();
+    assert_eq!(sks, vec![json!("NEW")]);
+    // An expired item counts as absent for conditions, so a claim can take its place.
+    store
+        .put(
+            item(&pk, "OLD", json!({"claimed": true})),
+            Some(Condition::Absent),
+        )
+        .await
+        .expect("claim over expired item");
+    assert_condition_failed(
+        store
+            .put(item(&pk, "X", json!({"ttl": past})), None)
+            .await
+            .and(store.put(item(&pk, "X", json!({})), Some(Condition::Exists)).await),
+        "Exists over an expired item",
+    );
+}
+
+async fn atomic_update(store: &dyn Store) {
+    let pk = partition("upd");
+    let key = ItemKey::new(&pk, "COUNTER");
+    let add = |n: i64| Update {
+        add: vec![("count".into(), n), ("version".into(), 1)],
+        set: vec![("last".into(), json!(format!("n={n}")))],
+    };
+    let after = store.update(&key, &add(5), None).await.expect("create by add");
+    assert_eq!(after["count"], json!(5));
+    assert_eq!(after["PK"], json!(pk));
+    let after = store.update(&key, &add(-2), None).await.expect("add");
+    assert_eq!(after["count"], json!(3));
+    assert_eq!(after["version"], json!(2));
+    assert_eq!(after["last"], json!("n=-2"));
+    assert_condition_failed(
+        store
+            .update(&ItemKey::new(&pk, "MISSING"), &add(1), Some(Condition::Exists))
+            .await,
+        "update absent with Exists",
+    );
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "MISSING"))
+            .await
+            .expect("get")
+            .is_none(),
+        "a failed conditional update creates nothing"
+    );
+    let read = store.get(&key).await.expect("get").expect("present");
+    assert_eq!(read["count"], json!(3));
+}
+
+async fn transactions_all_or_nothing(store: &dyn Store) {
+    let pk = partition("tx");
+    store
+        .put(item(&pk, "GUARD", json!({"version": 1})), None)
+        .await
+        .expect("put");
+    let failing = vec![
+        TxOp::Put {
+            item: item(&pk, "A", json!({})),
+            condition: Some(Condition::Absent),
+        },
+        TxOp::Check {
+            key: ItemKey::new(&pk, "GUARD"),
+            condition: Condition::VersionEquals(2),
+        },
+    ];
+    assert_condition_failed(store.transact(failing).await, "failed check");
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "A"))
+            .await
+            .expect("get")
+            .is_none(),
+        "nothing written when one condition fails"
+    );
+    let ok = vec![
+        TxOp::Put {
+            item: item(&pk, "A", json!({"a": 1})),
+            condition: Some(Condition::Absent),
+        },
+        TxOp::Put {
+            item: item(&pk, "B", json!({"b": 1})),
+            condition: None,
+        },
+        TxOp::Delete {
+            key: ItemKey::new(&pk, "GUARD"),
+            condition: Some(Condition::VersionEquals(1)),
+        },
+    ];
+    store.transact(ok).await.expect("transaction");
+    assert!(store.get(&ItemKey::new(&pk, "A")).await.expect("get").is_some());
+    assert!(store.get(&ItemKey::new(&pk, "B")).await.expect("get").is_some());
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "GUARD"))
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+async fn concurrent_adds(store: &dyn Store) {
+    let pk = partition("conc");
+    let key = ItemKey::new(&pk, "C");
+    let update = Update {
+        add: vec![("n".into(), 1)],
+        set: vec![],
+    };
+    let adds = (0..20).map(|_| store.update(&key, &update, None));
+    for result in futures::future::join_all(adds).await {
+        result.expect("add");
+    }
+    let read = store.get(&key).await.expect("get").expect("present");
+    assert_eq!(read["n"], json!(20), "no add is lost under concurrency");
+}

@@ -1,0 +1,399 @@
+//! The embedded adapter: every item in one SQLite file.
+//!
+//! SQLite in WAL mode gives crash safety (a killed process loses nothing it acknowledged) and
+//! concurrent readers beside one writer. With the default `synchronous=NORMAL` a commit is in
+//! the OS before it returns, so it survives `kill -9`; on a power loss the last commits before
+//! the most recent WAL sync may roll back (the file stays consistent). `Durability::Full`
+//! (`SWITCHBOARD_SYNC=full`) syncs on every commit and survives power loss too.
+//!
+//! The queue adapter shares the same file (see [`Database`]), so `serve` keeps all its state
+//! in one place.
+
+use super::{
+    Condition, Item, ItemKey, Page, Query, SortKeyRange, Store, StoreError, TxOp, Update,
+    condition_holds, now_epoch_seconds,
+};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Survives a killed process; a power loss may roll back the newest commits.
+    #[default]
+    Normal,
+    /// Every commit is synced: survives power loss, costs an fsync per commit.
+    Full,
+}
+
+const READERS: usize = 4;
+
+/// One SQLite database file: a writer connection and a few reader connections.
+pub struct Database {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    path: PathBuf,
+}
+
+fn sqlite_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path, durability: Durability) -> Result<Arc<Self>, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("create {}: {e}", dir.display())))?;
+        }
+        let sync = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        let open = || -> Result<Connection, StoreError> {
+            let conn = Connection::open(path).map_err(sqlite_err)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(sqlite_err)?;
+            conn.execute_batch(&format!(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"
+            ))
+            .map_err(sqlite_err)?;
+            Ok(conn)
+        };
+        let writer = open()?;
+        writer
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS items (
+                    pk TEXT NOT NULL, sk TEXT NOT NULL, ttl INTEGER, body TEXT NOT NULL,
+                    PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+                 CREATE TABLE IF NOT EXISTS queue (
+                    id TEXT PRIMARY KEY, body TEXT NOT NULL, visible_at INTEGER NOT NULL,
+                    receive_count INTEGER NOT NULL DEFAULT 0, receipt TEXT,
+                    dead INTEGER NOT NULL DEFAULT 0, dead_reason TEXT, sent_at INTEGER NOT NULL);
+                 CREATE INDEX IF NOT EXISTS queue_ready ON queue (dead, visible_at);",
+            )
+            .map_err(sqlite_err)?;
+        let readers = (0..READERS)
+            .map(|_| open().map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            path: path.to_owned(),
+        }))
+    }
+
+    /// Where the file lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` inside one write transaction on a blocking thread; commits if it returns `Ok`.
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        run_blocking(move || {
+            let mut conn = db
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?;
+            let tx = conn.transaction().map_err(sqlite_err)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(sqlite_err)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs `f` on a reader connection on a blocking thread.
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        run_blocking(move || {
+            let start = db.next_reader.fetch_add(1, Ordering::Relaxed);
+            for i in 0..READERS {
+                if let Ok(conn) = db.readers[(start + i) % READERS].try_lock() {
+                    return f(&conn);
+                }
+            }
+            let conn = db.readers[start % READERS]
+                .lock()
+                .map_err(|_| StoreError::Unavailable("reader lock poisoned".into()))?;
+            f(&conn)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+}
+
+/// The embedded item store.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl EmbeddedStore {
+    /// Opens the store in `path` (a SQLite file, created if missing).
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: Database::open(path, durability)?,
+        })
+    }
+
+    /// A store over an already open database (shared with the queue).
+    pub fn new(db: Arc<Database>) -> Self {
+        Self { db }
+    }
+
+    pub fn database(&self) -> &Arc<Database> {
+        &self.db
+    }
+}
+
+fn decode(body: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn live_item(conn: &Connection, key: &ItemKey, now: i64) -> Result<Option<Item>, StoreError> {
+    conn.query_row(
+        "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl >= ?3)",
+        params![key.pk, key.sk, now],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(sqlite_err)?
+    .map(|body| decode(&body))
+    .transpose()
+}
+
+fn write_item(tx: &Transaction<'_>, item: &Item) -> Result<(), StoreError> {
+    let key = ItemKey::of(item)?;
+    let ttl = item.get("ttl").and_then(Value::as_i64);
+    let body = serde_json::to_string(item).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    tx.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, ttl, body) VALUES (?1, ?2, ?3, ?4)",
+        params![key.pk, key.sk, ttl, body],
+    )
+    .map_err(sqlite_err)?;
+    Ok(())
+}
+
+fn delete_item(tx: &Transaction<'_>, key: &ItemKey) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+        params![key.pk, key.sk],
+    )
+    .map_err(sqlite_err)?;
+    Ok(())
+}
+
+fn check(condition: Option<&Condition>, current: Option<&Item>) -> Result<(), StoreError> {
+    match condition {
+        Some(c) if !condition_holds(c, current) => Err(StoreError::ConditionFailed),
+        _ => Ok(()),
+    }
+}
+
+/// Applies `update` to `current` (or a fresh item at `key`), as DynamoDB's ADD and SET do.
+pub(crate) fn apply_update(
+    key: &ItemKey,
+    current: Option<Item>,
+    update: &Update,
+) -> Result<Item, StoreError> {
+    let mut item = current.unwrap_or_default();
+    item.insert("PK".into(), Value::String(key.pk.clone()));
+    item.insert("SK".into(), Value::String(key.sk.clone()));
+    for (name, delta) in &update.add {
+        let old = match item.get(name) {
+            None | Some(Value::Null) => 0,
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| StoreError::Invalid(format!("`{name}` is not an integer")))?,
+        };
+        item.insert(name.clone(), Value::from(old.saturating_add(*delta)));
+    }
+    for (name, value) in &update.set {
+        item.insert(name.clone(), value.clone());
+    }
+    Ok(item)
+}
+
+/// The upper bound of every string that starts with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.db
+            .read(move |conn| live_item(conn, &key, now_epoch_seconds()))
+            .await
+    }
+
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        let key = ItemKey::of(&item)?;
+        self.db
+            .write(move |tx| {
+                if condition.is_some() {
+                    let current = live_item(tx, &key, now_epoch_seconds())?;
+                    check(condition.as_ref(), current.as_ref())?;
+                }
+                write_item(tx, &item)
+            })
+            .await
+    }
+
+    async fn delete(&self, key: &ItemKey, condition: Option<Condition>) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.db
+            .write(move |tx| {
+                if condition.is_some() {
+                    let current = live_item(tx, &key, now_epoch_seconds())?;
+                    check(condition.as_ref(), current.as_ref())?;
+                }
+                delete_item(tx, &key)
+            })
+            .await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        if query.limit == 0 || query.limit > 1000 {
+            return Err(StoreError::Invalid("limit must be 1..=1000".into()));
+        }
+        let query = query.clone();
+        self.db
+            .read(move |conn| {
+                let mut sql = String::from(
+                    "SELECT sk, body FROM items WHERE pk = ?1 AND (ttl IS NULL OR ttl >= ?2)",
+                );
+                let mut args: Vec<Box<dyn rusqlite::ToSql>> =
+                    vec![Box::new(query.pk.clone()), Box::new(now_epoch_seconds())];
+                let mut bind = |sql: &mut String, clause: &str, value: String| {
+                    args.push(Box::new(value));
+                    sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+                };
+                match &query.range {
+                    SortKeyRange::All => {}
+                    SortKeyRange::Prefix(p) => {
+                        bind(&mut sql, " AND sk >= ?", p.clone());
+                        bind(&mut sql, " AND sk < ?", prefix_end(p));
+                    }
+                    SortKeyRange::Between(a, b) => {
+                        bind(&mut sql, " AND sk >= ?", a.clone());
+                        bind(&mut sql, " AND sk <= ?", b.clone());
+                    }
+                }
+                if let Some(after) = &query.start_after {
+                    let op = if query.forward { ">" } else { "<" };
+                    bind(&mut sql, &format!(" AND sk {op} ?"), after.clone());
+                }
+                let order = if query.forward { "ASC" } else { "DESC" };
+                sql.push_str(&format!(" ORDER BY sk {order} LIMIT {}", query.limit + 1));
+                let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_err)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(args.iter()), |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .map_err(sqlite_err)?;
+                let mut page = Page::default();
+                for row in rows {
+                    let (sk, body) = row.map_err(sqlite_err)?;
+                    if page.items.len() == query.limit {
+                        page.last_sk = page
+                            .items
+                            .last()
+                            .and_then(|i| i.get("SK"))
+                            .and_then(Value::as_str)
+                            .map(str::to_owned);
+                        break;
+                    }
+                    let _ = sk;
+                    page.items.push(decode(&body)?);
+                }
+                Ok(page)
+            })
+            .await
+    }
+
+    async fn update(
+        &self,
+        key: &ItemKey,
+        update: &Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        let key = key.clone();
+        let update = update.clone();
+        self.db
+            .write(move |tx| {
+                let current = live_item(tx, &key, now_epoch_seconds())?;
+                check(condition.as_ref(), current.as_ref())?;
+                let item = apply_update(&key, current, &update)?;
+                write_item(tx, &item)?;
+                Ok(item)
+            })
+            .await
+    }
+
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        for op in &ops {
+            let key = match op {
+                TxOp::Put { item, .. } => ItemKey::of(item)?,
+                TxOp::Delete { key, .. } | TxOp::Check { key, .. } => key.clone(),
+            };
+            if !seen.insert(key) {
+                return Err(StoreError::Invalid("a transaction names one key twice".into()));
+            }
+        }
+        self.db
+            .write(move |tx| {
+                let now = now_epoch_seconds();
+                for op in &ops {
+                    let (key, condition) = match op {
+                        TxOp::Put { item, condition } => (ItemKey::of(item)?, condition.as_ref()),
+                        TxOp::Delete { key, condition } => (key.clone(), condition.as_ref()),
+                        TxOp::Check { key, condition } => (key.clone(), Some(condition)),
+                    };
+                    if condition.is_some() {
+                        check(condition, live_item(tx, &key, now)?.as_ref())?;
+                    }
+                }
+                for op in &ops {
+                    match op {
+                        TxOp::Put { item, .. } => write_item(tx, item)?,
+                        TxOp::Delete { key, .. } => delete_item(tx, key)?,
+                        TxOp::Check { .. } => {}
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+}

@@ -1,0 +1,181 @@
+//! The one storage port, shaped like DynamoDB, and its two adapters.
+//!
+//! Repositories are written once against [`Store`]; the DynamoDB adapter serves Lambda and the
+//! embedded SQLite adapter serves `switchboard serve`. Both pass [`conformance`], which is what
+//! lets a repository trust the semantics below without knowing which adapter it runs on.
+//!
+//! Item layout: an item is a JSON object whose `PK` and `SK` string attributes form its key. An
+//! optional numeric `ttl` (epoch seconds) marks when it expires; an expired item is invisible to
+//! every read and counts as absent for conditions in both adapters, since emulators (and DynamoDB
+//! itself, for up to days) keep expired items around. An optional numeric `version` attribute is
+//! what [`Condition::VersionEquals`] compares.
+
+pub mod conformance;
+pub mod dynamo;
+pub mod embedded;
+mod item;
+
+pub use item::{ItemKey, from_item, now_epoch_seconds, to_item};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// A stored record: a JSON object carrying `PK`, `SK` and its attributes.
+pub type Item = serde_json::Map<String, Value>;
+
+/// A precondition on the current state of one item, checked atomically with the write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// No live item has this key (an expired one counts as absent).
+    Absent,
+    /// A live item has this key.
+    Exists,
+    /// A live item exists and its attribute equals this value.
+    AttrEquals(String, Value),
+    /// A live item exists and its `version` attribute equals this number.
+    VersionEquals(u64),
+}
+
+/// Which sort keys of a partition a query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKeyRange {
+    /// Every item of the partition.
+    All,
+    /// Sort keys that start with this string.
+    Prefix(String),
+    /// Sort keys between the two, both inclusive.
+    Between(String, String),
+}
+
+/// A read of one partition, in sort-key order.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub pk: String,
+    pub range: SortKeyRange,
+    /// Ascending sort keys when true, descending when false.
+    pub forward: bool,
+    /// At most this many items are returned (1..=1000).
+    pub limit: usize,
+    /// Resume after this sort key (the `last_sk` of the previous page).
+    pub start_after: Option<String>,
+}
+
+impl Query {
+    /// A forward query of every sort key starting with `prefix`.
+    pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            range: SortKeyRange::Prefix(prefix.into()),
+            forward: true,
+            limit: 100,
+            start_after: None,
+        }
+    }
+
+    pub fn backward(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    pub fn start_after(mut self, sk: Option<String>) -> Self {
+        self.start_after = sk;
+        self
+    }
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Set when more items may follow: pass it as `start_after` to read on.
+    pub last_sk: Option<String>,
+}
+
+/// Changes to numeric and plain attributes of one item, made atomically without reading it first.
+/// Like DynamoDB's `UpdateItem`, it creates the item when it is absent (unless a condition says
+/// otherwise): counters such as rate-limit windows rely on that.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// Attributes to add to (a missing attribute counts as 0).
+    pub add: Vec<(String, i64)>,
+    /// Attributes to set.
+    pub set: Vec<(String, Value)>,
+}
+
+/// One write of an all-or-nothing transaction.
+#[derive(Debug, Clone)]
+pub enum TxOp {
+    Put { item: Item, condition: Option<Condition> },
+    Delete { key: ItemKey, condition: Option<Condition> },
+    Check { key: ItemKey, condition: Condition },
+}
+
+/// What can go wrong in a store call; repositories map these to domain errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold; nothing was written.
+    #[error("condition failed")]
+    ConditionFailed,
+    /// Another transaction touched the same items concurrently; nothing was written. Retry.
+    #[error("transaction conflict")]
+    Conflict,
+    /// The backing service is unreachable or throttling; the caller should answer 503.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The caller asked for something the store cannot represent (a bug, not user input).
+    #[error("invalid store request: {0}")]
+    Invalid(String),
+    /// A stored item could not be decoded.
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+}
+
+/// The storage port. Every method is atomic on its own; `transact` spans up to 25 items.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The live item at `key`, if any.
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError>;
+    /// Writes `item` (replacing any item at its key) if `condition` holds.
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError>;
+    /// Removes the item at `key` if `condition` holds. Removing nothing is not an error.
+    async fn delete(&self, key: &ItemKey, condition: Option<Condition>) -> Result<(), StoreError>;
+    /// Reads one page of a partition.
+    async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+    /// Applies `update` atomically and returns the item as it is afterwards.
+    async fn update(
+        &self,
+        key: &ItemKey,
+        update: &Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError>;
+    /// Applies every op or none.
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
+    /// A short name for `/health` and start-up logs.
+    fn kind(&self) -> &'static str;
+}
+
+/// Whether `condition` holds for `current` (the live item, or `None`). Shared by the embedded
+/// adapter and by tests that stub the port, so both evaluate conditions the way DynamoDB does.
+pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {
+    match (condition, current) {
+        (Condition::Absent, current) => current.is_none(),
+        (Condition::Exists, current) => current.is_some(),
+        (Condition::AttrEquals(name, value), Some(item)) => item.get(name) == Some(value),
+        (Condition::VersionEquals(version), Some(item)) => {
+            item.get("version").and_then(Value::as_u64) == Some(*version)
+        }
+        (_, None) => false,
+    }
+}
+
+/// Whether `item` has expired at `now` (epoch seconds).
+pub fn is_expired(item: &Item, now: i64) -> bool {
+    item.get("ttl")
+        .and_then(Value::as_i64)
+        .is_some_and(|ttl| ttl < now)
+}

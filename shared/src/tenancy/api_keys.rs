@@ -1,0 +1,253 @@
+//! The API key repository and lifecycle: create, list, view, update, revoke, roll, delete.
+
+use super::tenant_pk;
+use crate::auth::key_format::{self, KeyHash};
+use crate::error::DomainError;
+use crate::model::api_key::{ApiKey, ApiKeyAuth, NewApiKey};
+use crate::model::{KeyId, TenantId};
+use crate::store::{
+    Condition, ItemKey, Query, Store, StoreError, TxOp, Update, from_item, to_item,
+};
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+/// Sort-key prefix of key records in a tenant partition.
+pub const SK_PREFIX: &str = "KEY#";
+/// How often an update retries when a concurrent change (a usage flush, say) won the race.
+const MAX_RETRIES: usize = 5;
+
+fn record_key(tenant: TenantId, id: KeyId) -> ItemKey {
+    ItemKey::new(tenant_pk(tenant), format!("{SK_PREFIX}{id}"))
+}
+
+fn auth_key(hash_hex: &str) -> ItemKey {
+    ItemKey::new(format!("KEYHASH#{hash_hex}"), "KEYHASH")
+}
+
+/// A new key record for `tenant` with a fresh secret. Nothing is written.
+pub fn new_record(tenant: TenantId, new: NewApiKey, secret: &SecretString) -> ApiKey {
+    let now = Utc::now();
+    ApiKey {
+        id: KeyId::generate(),
+        tenant_id: tenant,
+        name: new.name,
+        start: key_format::display_prefix(secret),
+        hash: KeyHash::of(secret.expose_secret()).to_hex(),
+        scopes: new.scopes,
+        enabled: true,
+        expires_at: new.expires_at,
+        revoked_at: None,
+        created_at: now,
+        updated_at: now,
+        usage_count: 0,
+        last_used_at: None,
+        version: 1,
+    }
+}
+
+/// The writes that store a brand-new key (fails if its id or hash exist already).
+pub fn insert_ops(key: &ApiKey) -> Result<Vec<TxOp>, StoreError> {
+    Ok(vec![
+        TxOp::Put {
+            item: to_item(&record_key(key.tenant_id, key.id), key)?,
+            condition: Some(Condition::Absent),
+        },
+        TxOp::Put {
+            item: to_item(&auth_key(&key.hash), &ApiKeyAuth::from(key))?,
+            condition: Some(Condition::Absent),
+        },
+    ])
+}
+
+/// The writes that store a changed key whose stored version is `expected_version`.
+fn replace_ops(key: &ApiKey, expected_version: u64) -> Result<Vec<TxOp>, StoreError> {
+    Ok(vec![
+        TxOp::Put {
+            item: to_item(&record_key(key.tenant_id, key.id), key)?,
+            condition: Some(Condition::VersionEquals(expected_version)),
+        },
+        TxOp::Put {
+            item: to_item(&auth_key(&key.hash), &ApiKeyAuth::from(key))?,
+            condition: None,
+        },
+    ])
+}
+
+/// Creates a key; returns the record and the secret (to show once).
+pub async fn create(
+    store: &dyn Store,
+    tenant: TenantId,
+    new: NewApiKey,
+) -> Result<(ApiKey, SecretString), DomainError> {
+    let secret = key_format::generate();
+    let key = new_record(tenant, new, &secret);
+    store.transact(insert_ops(&key)?).await?;
+    Ok((key, secret))
+}
+
+/// One key of `tenant`.
+pub async fn get(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
+    let item = store
+        .get(&record_key(tenant, id))
+        .await?
+        .ok_or(DomainError::NotFound("API key"))?;
+    Ok(from_item(item)?)
+}
+
+/// A page of `tenant`'s keys, newest first. `after` is the `last_sk` of the previous page.
+pub async fn list(
+    store: &dyn Store,
+    tenant: TenantId,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<ApiKey>, Option<String>), DomainError> {
+    let page = store
+        .query(
+            &Query::prefix(tenant_pk(tenant), SK_PREFIX)
+                .backward()
+                .limit(limit)
+                .start_after(after),
+        )
+        .await?;
+    let keys = page
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<ApiKey>, _>>()?;
+    Ok((keys, page.last_sk))
+}
+
+/// Reads, changes with `change`, and writes back a key, retrying when a concurrent change won.
+pub async fn modify(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: KeyId,
+    change: impl Fn(&mut ApiKey) -> Result<(), DomainError>,
+) -> Result<ApiKey, DomainError> {
+    for _ in 0..MAX_RETRIES {
+        let mut key = get(store, tenant, id).await?;
+        let expected = key.version;
+        change(&mut key)?;
+        key.version = expected + 1;
+        key.updated_at = Utc::now();
+        match store.transact(replace_ops(&key, expected)?).await {
+            Ok(()) => return Ok(key),
+            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Conflict(
+        "the API key kept changing concurrently; retry".into(),
+    ))
+}
+
+/// Revokes a key now. Revoking a revoked key changes nothing.
+pub async fn revoke(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
+    modify(store, tenant, id, |key| {
+        key.revoked_at.get_or_insert_with(Utc::now);
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes a key and its auth projection; returns what was deleted.
+pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
+    for _ in 0..MAX_RETRIES {
+        let key = get(store, tenant, id).await?;
+        let ops = vec![
+            TxOp::Delete {
+                key: record_key(tenant, id),
+                condition: Some(Condition::VersionEquals(key.version)),
+            },
+            TxOp::Delete {
+                key: auth_key(&key.hash),
+                condition: None,
+            },
+        ];
+        match store.transact(ops).await {
+            Ok(()) => return Ok(key),
+            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Conflict("the API key kept changing concurrently; retry".into()))
+}
+
+/// Replaces a key with a new one of the same settings; the old one expires after `grace`
+/// (or keeps its own earlier expiry). Returns `(new, secret, old)`.
+pub async fn roll(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: KeyId,
+    grace: chrono::Duration,
+) -> Result<(ApiKey, SecretString, ApiKey), DomainError> {
+    for _ in 0..MAX_RETRIES {
+        let mut old = get(store, tenant, id).await?;
+        if old.revoked_at.is_some() {
+            return Err(DomainError::Conflict("a revoked API key cannot be rolled".into()));
+        }
+        let now = Utc::now();
+        if old.expires_at.is_some_and(|t| t <= now) {
+            return Err(DomainError::Conflict("an expired API key cannot be rolled".into()));
+        }
+        let secret = key_format::generate();
+        let new = new_record(
+            tenant,
+            NewApiKey {
+                name: old.name.clone(),
+                scopes: old.scopes.clone(),
+                expires_at: old.expires_at,
+            },
+            &secret,
+        );
+        let mut fresh = new;
+        fresh.enabled = old.enabled;
+        let expected = old.version;
+        let grace_end = now + grace;
+        old.expires_at = Some(old.expires_at.map_or(grace_end, |t| t.min(grace_end)));
+        old.version = expected + 1;
+        old.updated_at = now;
+        let mut ops = insert_ops(&fresh)?;
+        ops.extend(replace_ops(&old, expected)?);
+        match store.transact(ops).await {
+            Ok(()) => return Ok((fresh, secret, old)),
+            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Conflict("the API key kept changing concurrently; retry".into()))
+}
+
+/// The auth projection of the key with this hash: the one read of authentication.
+pub async fn find_auth(store: &dyn Store, hash: KeyHash) -> Result<Option<ApiKeyAuth>, StoreError> {
+    store
+        .get(&auth_key(&hash.to_hex()))
+        .await?
+        .map(from_item)
+        .transpose()
+}
+
+/// Adds `count` uses to a key (one atomic update; nothing if the key was deleted).
+pub async fn add_usage(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: KeyId,
+    count: u64,
+    last_used: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let update = Update {
+        add: vec![
+            ("usage_count".into(), i64::try_from(count).unwrap_or(i64::MAX)),
+            ("version".into(), 1),
+        ],
+        set: vec![("last_used_at".into(), json!(last_used))],
+    };
+    match store
+        .update(&record_key(tenant, id), &update, Some(Condition::Exists))
+        .await
+    {
+        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,80 @@
+//! A fixed demo tenant and keys, so that the sample events in `events/` (which must carry a
+//! real key) can be invoked against a fresh store: `switchboard demo seed` writes them, and the
+//! events test seeds them before driving each file. Never seed a production store: these keys
+//! are public.
+
+use super::{api_keys, tenants};
+use crate::auth::key_format;
+use crate::error::DomainError;
+use crate::model::api_key::NewApiKey;
+use crate::model::tenant::Tenant;
+use crate::model::{KeyId, Scope, TenantId};
+use crate::store::Store;
+use chrono::{TimeZone, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The demo tenant's id.
+pub const TENANT_ID: &str = "ten_01JDEM0TENANT0000000000000";
+/// The demo admin key's id.
+pub const ADMIN_KEY_ID: &str = "key_01JDEM0ADM1NKEY00000000000";
+const ADMIN_KEY_RANDOM: &str = "DemoAdminKeyDoNotUseInProd0001";
+const ROOT_KEY_RANDOM: &str = "DemoRootKeyDoNotUseInProd00001";
+
+/// The demo tenant's admin key (public!).
+pub fn admin_key() -> SecretString {
+    key_format::from_random_part(ADMIN_KEY_RANDOM).unwrap_or_else(|_| SecretString::from(""))
+}
+
+/// The demo root key (public!): configure its hash as `ROOT_KEY_SHA256` for local invokes.
+pub fn root_key() -> SecretString {
+    key_format::from_random_part(ROOT_KEY_RANDOM).unwrap_or_else(|_| SecretString::from(""))
+}
+
+/// The SHA-256 hex of [`root_key`].
+pub fn root_key_sha256() -> String {
+    key_format::KeyHash::of(root_key().expose_secret()).to_hex()
+}
+
+/// Writes the demo tenant and its admin key unless they exist already.
+pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
+    let tenant_id: TenantId = TENANT_ID
+        .parse()
+        .map_err(|e| DomainError::Internal(format!("demo tenant id: {e}")))?;
+    let key_id: KeyId = ADMIN_KEY_ID
+        .parse()
+        .map_err(|e| DomainError::Internal(format!("demo key id: {e}")))?;
+    if tenants::get(store, tenant_id).await.is_ok() {
+        return Ok(());
+    }
+    let created_at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_else(Utc::now);
+    let tenant = Tenant {
+        id: tenant_id,
+        name: "Demo tenant".into(),
+        created_at,
+    };
+    let secret = admin_key();
+    let mut key = api_keys::new_record(
+        tenant_id,
+        NewApiKey {
+            name: "demo admin".into(),
+            scopes: vec![Scope::Admin],
+            expires_at: None,
+        },
+        &secret,
+    );
+    key.id = key_id;
+    tenants::insert(store, &tenant, &key).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_constants_are_valid() {
+        assert!(TENANT_ID.parse::<TenantId>().is_ok());
+        assert!(ADMIN_KEY_ID.parse::<KeyId>().is_ok());
+        assert!(key_format::check(admin_key().expose_secret()).is_ok());
+        assert!(key_format::check(root_key().expose_secret()).is_ok());
+    }
+}

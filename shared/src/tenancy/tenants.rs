@@ -1,0 +1,77 @@
+//! The tenant repository: create (with the first admin key) and list.
+
+use super::api_keys;
+use crate::error::DomainError;
+use crate::model::api_key::{ApiKey, NewApiKey};
+use crate::model::tenant::Tenant;
+use crate::model::{Scope, TenantId};
+use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, to_item};
+use chrono::Utc;
+use secrecy::SecretString;
+
+const PK: &str = "TENANTS";
+
+fn record_key(id: TenantId) -> ItemKey {
+    ItemKey::new(PK, id.to_string())
+}
+
+/// Writes a tenant together with its first `admin` key, atomically.
+pub async fn create(
+    store: &dyn Store,
+    name: String,
+) -> Result<(Tenant, ApiKey, SecretString), DomainError> {
+    let tenant = Tenant {
+        id: TenantId::generate(),
+        name,
+        created_at: Utc::now(),
+    };
+    let secret = crate::auth::key_format::generate();
+    let key = api_keys::new_record(
+        tenant.id,
+        NewApiKey {
+            name: "admin".into(),
+            scopes: vec![Scope::Admin],
+            expires_at: None,
+        },
+        &secret,
+    );
+    insert(store, &tenant, &key).await?;
+    Ok((tenant, key, secret))
+}
+
+/// Writes a tenant and a key record built by the caller.
+pub async fn insert(store: &dyn Store, tenant: &Tenant, key: &ApiKey) -> Result<(), DomainError> {
+    let mut ops = vec![TxOp::Put {
+        item: to_item(&record_key(tenant.id), tenant)?,
+        condition: Some(Condition::Absent),
+    }];
+    ops.extend(api_keys::insert_ops(key)?);
+    store.transact(ops).await?;
+    Ok(())
+}
+
+/// One tenant.
+pub async fn get(store: &dyn Store, id: TenantId) -> Result<Tenant, DomainError> {
+    let item = store
+        .get(&record_key(id))
+        .await?
+        .ok_or(DomainError::NotFound("tenant"))?;
+    Ok(from_item(item)?)
+}
+
+/// A page of tenants, newest first.
+pub async fn list(
+    store: &dyn Store,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<Tenant>, Option<String>), DomainError> {
+    let page = store
+        .query(&Query::prefix(PK, "ten_").backward().limit(limit).start_after(after))
+        .await?;
+    let tenants = page
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<Tenant>, _>>()?;
+    Ok((tenants, page.last_sk))
+}
