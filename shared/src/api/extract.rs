@@ -77,9 +77,13 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 .and_then(|rest| rest.split('`').next())
                 .map(str::to_owned)
         };
+        // serde_path_to_error already ends the path with an unknown field's name, but stops at
+        // the parent for a missing one.
         let join = |leaf: String| {
             if path == "." || path.is_empty() {
                 leaf
+            } else if path.ends_with(&leaf) {
+                path.clone()
             } else {
                 format!("{path}.{leaf}")
             }

@@ -45,8 +45,22 @@ impl MakeRequestId for UlidRequestId {
 
 /// The admin API router.
 pub fn admin_router(app: AppState) -> Router {
+    finish(admin_routes(), app)
+}
+
+/// The inbound intake router.
+pub fn intake_router(app: AppState) -> Router {
+    finish(intake_routes(), app)
+}
+
+/// Admin and intake on one router, for `serve`.
+pub fn router(app: AppState) -> Router {
+    finish(admin_routes().merge(intake_routes()), app)
+}
+
+fn admin_routes() -> Router<AppState> {
     use admin::{api_keys, health, tenants};
-    let routes = Router::new()
+    Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
@@ -59,21 +73,13 @@ pub fn admin_router(app: AppState) -> Router {
         )
         .route("/v1/api-keys/{id}/revoke", post(api_keys::revoke))
         .route("/v1/api-keys/{id}/roll", post(api_keys::roll))
-        .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
-    finish(routes, app)
+        .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 
-/// The inbound intake router.
-pub fn intake_router(app: AppState) -> Router {
-    let routes = Router::new()
+fn intake_routes() -> Router<AppState> {
+    Router::new()
         .route("/hooks/{integration_id}", post(intake::receive))
-        .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT));
-    finish(routes, app)
-}
-
-/// Admin and intake on one router, for `serve`.
-pub fn router(app: AppState) -> Router {
-    admin_router(Arc::clone(&app)).merge(intake_router(app))
+        .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT))
 }
 
 fn finish(routes: Router<AppState>, app: AppState) -> Router {

@@ -62,6 +62,7 @@ pub async fn run_worker(
             while !*shutdown.borrow() {
                 let jobs = match queue.receive(10, options.visibility).await {
                     Ok(jobs) => jobs,
+                    Err(_) if *shutdown.borrow() => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "receiving jobs failed; backing off");
                         tokio::select! {
