@@ -11,15 +11,29 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 pub async fn serve(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
     switchboard::telemetry::init(false);
-    let running = start(ServeOptions { addr, data_dir: data_dir.clone() }, &process_env).await?;
+    let running = start(
+        ServeOptions {
+            addr,
+            data_dir: data_dir.clone(),
+        },
+        &process_env,
+    )
+    .await?;
     if let Some(root) = &running.new_root_key {
         println!("First run: this is the root key. It is shown once and only its hash is kept");
-        println!("(in {}/root_key.sha256). It may only create and list tenants.", data_dir.display());
+        println!(
+            "(in {}/root_key.sha256). It may only create and list tenants.",
+            data_dir.display()
+        );
         println!();
         println!("    ROOT_KEY={root}");
         println!();
     }
-    println!("Switchboard listening on http://{} ({})", running.addr, running.app.describe());
+    println!(
+        "Switchboard listening on http://{} ({})",
+        running.addr,
+        running.app.describe()
+    );
     shutdown_signal().await;
     println!("Shutting down: finishing requests and jobs in flight…");
     running.stop().await;
@@ -29,16 +43,29 @@ pub async fn serve(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
 pub fn root_key() {
     let key = key_format::generate();
     println!("ROOT_KEY={}", key.expose_secret());
-    println!("ROOT_KEY_SHA256={}", KeyHash::of(key.expose_secret()).to_hex());
+    println!(
+        "ROOT_KEY_SHA256={}",
+        KeyHash::of(key.expose_secret()).to_hex()
+    );
 }
 
 pub async fn demo_seed(data_dir: PathBuf) -> Result<()> {
     let config = switchboard::config::Config::for_serve(data_dir, &process_env)?;
     let app = switchboard::app::App::build(&config).await?;
     switchboard::tenancy::demo::seed(app.store.as_ref()).await?;
-    println!("Seeded demo tenant {} into the {} store.", switchboard::tenancy::demo::TENANT_ID, app.store.kind());
-    println!("Demo admin key (public, for events/ only): {}", switchboard::tenancy::demo::admin_key().expose_secret());
-    println!("Demo root key hash: ROOT_KEY_SHA256={}", switchboard::tenancy::demo::root_key_sha256());
+    println!(
+        "Seeded demo tenant {} into the {} store.",
+        switchboard::tenancy::demo::TENANT_ID,
+        app.store.kind()
+    );
+    println!(
+        "Demo admin key (public, for events/ only): {}",
+        switchboard::tenancy::demo::admin_key().expose_secret()
+    );
+    println!(
+        "Demo root key hash: ROOT_KEY_SHA256={}",
+        switchboard::tenancy::demo::root_key_sha256()
+    );
     Ok(())
 }
 
@@ -51,7 +78,8 @@ pub async fn aws_init(table: &str, queue: &str) -> Result<()> {
     );
     switchboard::store::dynamo::create_table(&store, table).await?;
     let (queue_url, dlq_url) =
-        switchboard::queue::sqs::create_queues(&sqs, queue, std::time::Duration::from_secs(180)).await?;
+        switchboard::queue::sqs::create_queues(&sqs, queue, std::time::Duration::from_secs(180))
+            .await?;
     let key_id = kms
         .create_key()
         .description("switchboard envelope key")

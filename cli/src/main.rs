@@ -8,7 +8,11 @@ use std::process::ExitCode;
 mod commands;
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Webhooks in and out, API keys and credentials for multi-tenant SaaS")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Webhooks in and out, API keys and credentials for multi-tenant SaaS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,9 @@ async fn main() -> ExitCode {
             commands::root_key();
             Ok(())
         }
-        Command::Demo { command: DemoCommand::Seed { data_dir } } => commands::demo_seed(data_dir).await,
+        Command::Demo {
+            command: DemoCommand::Seed { data_dir },
+        } => commands::demo_seed(data_dir).await,
         Command::AwsInit { table, queue } => commands::aws_init(&table, &queue).await,
     };
     match result {

@@ -67,7 +67,10 @@ impl App {
                     config.root_key_hash,
                 ))
             }
-            Backend::Embedded { data_dir, durability } => {
+            Backend::Embedded {
+                data_dir,
+                durability,
+            } => {
                 let db = Database::open(&data_dir.join("switchboard.db"), *durability)?;
                 let keys = LocalKeyProvider::load_or_create(&data_dir.join("master.key"))?;
                 Ok(Self::new(

@@ -32,7 +32,10 @@ pub struct AwsResources {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     Aws(AwsResources),
-    Embedded { data_dir: PathBuf, durability: Durability },
+    Embedded {
+        data_dir: PathBuf,
+        durability: Durability,
+    },
 }
 
 /// Which Lambda is starting: each needs a slightly different set of variables.
@@ -62,10 +65,12 @@ fn required(env: Lookup<'_>, var: &'static str) -> Result<String, ConfigError> {
 fn root_hash(env: Lookup<'_>, required_here: bool) -> Result<Option<KeyHash>, ConfigError> {
     const VAR: &str = "ROOT_KEY_SHA256";
     match env(VAR).filter(|v| !v.trim().is_empty()) {
-        Some(hex) => KeyHash::from_hex(&hex).map(Some).ok_or(ConfigError::Invalid {
-            var: VAR,
-            reason: "expected 64 hex characters (the SHA-256 of the root key)".into(),
-        }),
+        Some(hex) => KeyHash::from_hex(&hex)
+            .map(Some)
+            .ok_or(ConfigError::Invalid {
+                var: VAR,
+                reason: "expected 64 hex characters (the SHA-256 of the root key)".into(),
+            }),
         None if required_here => Err(ConfigError::Missing(VAR)),
         None => Ok(None),
     }
@@ -107,7 +112,10 @@ impl Config {
                     });
                 }
             };
-            Backend::Embedded { data_dir, durability }
+            Backend::Embedded {
+                data_dir,
+                durability,
+            }
         };
         Ok(Self {
             backend,
@@ -127,8 +135,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -168,7 +178,10 @@ mod tests {
         let e = env(&[("ROOT_KEY_SHA256", "nothex")]);
         assert!(matches!(
             Config::for_serve("/tmp/x".into(), &e),
-            Err(ConfigError::Invalid { var: "ROOT_KEY_SHA256", .. })
+            Err(ConfigError::Invalid {
+                var: "ROOT_KEY_SHA256",
+                ..
+            })
         ));
         let e = env(&[("TABLE_NAME", "t")]);
         assert_eq!(

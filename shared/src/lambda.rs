@@ -41,7 +41,9 @@ pub async fn run_delivery() -> Result<(), BoxError> {
         move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
             let (queue, handler) = (Arc::clone(&queue), Arc::clone(&handler));
             async move {
-                Ok::<_, BoxError>(handle_sqs_batch(queue.as_ref(), handler.as_ref(), event.payload).await)
+                Ok::<_, BoxError>(
+                    handle_sqs_batch(queue.as_ref(), handler.as_ref(), event.payload).await,
+                )
             }
         },
     ))
@@ -82,7 +84,7 @@ pub async fn handle_sqs_batch(
                 }
                 true
             }
-            Outcome::Dead(_) => match queue.settle(job, &outcome).await {
+            Outcome::Dead(reason) => match queue.dead_letter(job, reason).await {
                 Ok(()) => false,
                 Err(e) => {
                     tracing::warn!(job_id = %job.id, error = %e, "could not dead-letter");

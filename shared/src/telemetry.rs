@@ -6,9 +6,15 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber once; later calls do nothing.
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = if json {
-        builder.json().with_current_span(true).without_time().try_init()
+        builder
+            .json()
+            .with_current_span(true)
+            .without_time()
+            .try_init()
     } else {
         builder.try_init()
     };

@@ -1,1 +1,173 @@
+//! Helpers for the integration tests: real adapters (a SQLite file in a temp dir, moto server
+//! over HTTP for DynamoDB/SQS/KMS) and a real HTTP server on loopback.
+//!
+//! Moto is started by `scripts/test.sh`, which exports `MOTO_ENDPOINT`. A test that needs it
+//! fails loudly when it is missing; none skips.
 
+use std::sync::Arc;
+use switchboard::app::App;
+use switchboard::auth::key_format::KeyHash;
+use switchboard::crypto::kms::KmsKeyProvider;
+use switchboard::crypto::local::LocalKeyProvider;
+use switchboard::queue::embedded::EmbeddedQueue;
+use switchboard::queue::sqs::{SqsQueue, create_queues};
+use switchboard::store::dynamo::{DynamoStore, create_table};
+use switchboard::store::embedded::{Database, Durability, EmbeddedStore};
+use tempfile::TempDir;
+
+/// The moto server the test script started.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "MOTO_ENDPOINT is not set: run ./scripts/test.sh, which installs and starts moto server"
+        )
+    })
+}
+
+/// An SDK configuration pointing at moto with dummy credentials.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A DynamoDB store over a fresh table in moto.
+pub async fn dynamo_store() -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let table = unique("table");
+    create_table(&client, &table)
+        .await
+        .expect("create table in moto");
+    DynamoStore::new(client, table)
+}
+
+/// A fresh SQS queue pair in moto.
+pub async fn sqs_queue() -> SqsQueue {
+    let client = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let (url, dlq) = create_queues(
+        &client,
+        &unique("queue"),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .expect("create queues in moto");
+    SqsQueue::new(client, url, Some(dlq))
+}
+
+/// A KMS provider over a fresh key in moto.
+pub async fn kms_provider() -> KmsKeyProvider {
+    let client = aws_sdk_kms::Client::new(&sdk_config().await);
+    let key = client
+        .create_key()
+        .send()
+        .await
+        .expect("create key in moto")
+        .key_metadata
+        .expect("key metadata")
+        .key_id;
+    KmsKeyProvider::new(client, key)
+}
+
+/// A fresh embedded database in a temp dir (kept alive by the returned guard).
+pub fn embedded_db() -> (Arc<Database>, TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(&dir.path().join("switchboard.db"), Durability::Normal)
+        .expect("open embedded db");
+    (db, dir)
+}
+
+/// Which adapters an app test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+/// An app over real adapters, and what keeps them alive.
+pub struct TestApp {
+    pub app: Arc<App>,
+    _dir: Option<TempDir>,
+}
+
+/// Builds an app on `backend` with the given root key hash.
+pub async fn app(backend: Backend, root: Option<KeyHash>) -> TestApp {
+    match backend {
+        Backend::Embedded => {
+            let (db, dir) = embedded_db();
+            let keys = LocalKeyProvider::load_or_create(&dir.path().join("master.key"))
+                .expect("local key");
+            TestApp {
+                app: App::new(
+                    Arc::new(EmbeddedStore::new(Arc::clone(&db))),
+                    Arc::new(EmbeddedQueue::new(db)),
+                    Arc::new(keys),
+                    root,
+                ),
+                _dir: Some(dir),
+            }
+        }
+        Backend::Aws => TestApp {
+            app: App::new(
+                Arc::new(dynamo_store().await),
+                Arc::new(sqs_queue().await),
+                Arc::new(kms_provider().await),
+                root,
+            ),
+            _dir: None,
+        },
+    }
+}
+
+/// A router served on a loopback port for the life of the test.
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(router: axum::Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Polls `check` until it returns `Some` or `within` passes.
+pub async fn eventually<T, F, Fut>(within: std::time::Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -91,7 +91,13 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         let field = named("unknown field `")
             .or_else(|| named("missing field `"))
             .map(join)
-            .unwrap_or_else(|| if path.is_empty() { "body".into() } else { path.clone() });
+            .unwrap_or_else(|| {
+                if path.is_empty() {
+                    "body".into()
+                } else {
+                    path.clone()
+                }
+            });
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation",
@@ -106,7 +112,9 @@ fn presented_key(parts: &Parts) -> Option<&str> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then_some(token.trim());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim());
     }
     parts.headers.get("x-api-key")?.to_str().ok()
 }
@@ -142,7 +150,9 @@ impl Caller {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            Err(Problem::forbidden(format!("this API key lacks the `{name}` scope")))
+            Err(Problem::forbidden(format!(
+                "this API key lacks the `{name}` scope"
+            )))
         }
     }
 }

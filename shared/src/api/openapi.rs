@@ -4,7 +4,9 @@
 use super::admin::{api_keys, health, tenants};
 use super::{intake, pagination, problem};
 use crate::error::FieldError;
-use crate::model::api_key::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyStatus, ApiKeyUpdate, ApiKeyView};
+use crate::model::api_key::{
+    ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyStatus, ApiKeyUpdate, ApiKeyView,
+};
 use crate::model::tenant::{TenantCreate, TenantCreated, TenantView};
 use crate::model::{KeyId, Scope, TenantId};
 use utoipa::OpenApi;

@@ -78,7 +78,9 @@ pub fn cursor(owner: &str, list: &str, last_sk: Option<String>) -> Option<String
         l: list.to_owned(),
         k: last_sk?,
     };
-    serde_json::to_vec(&body).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
+    serde_json::to_vec(&body)
+        .ok()
+        .map(|b| URL_SAFE_NO_PAD.encode(b))
 }
 
 #[cfg(test)]
@@ -86,7 +88,10 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -105,6 +110,11 @@ mod tests {
         assert!(parse(&q(&[("limit", "0")]), "o", "l", "").is_err());
         assert!(parse(&q(&[("limit", "251")]), "o", "l", "").is_err());
         assert!(parse(&q(&[("limit", "ten")]), "o", "l", "").is_err());
-        assert_eq!(parse(&q(&[("limit", "250")]), "o", "l", "").map(|p| p.limit).ok(), Some(250));
+        assert_eq!(
+            parse(&q(&[("limit", "250")]), "o", "l", "")
+                .map(|p| p.limit)
+                .ok(),
+            Some(250)
+        );
     }
 }

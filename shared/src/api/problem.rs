@@ -42,12 +42,20 @@ impl Problem {
 
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", format!("`{field}`: {message}"))
-            .with_errors(vec![FieldError::new(field, message)])
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("`{field}`: {message}"),
+        )
+        .with_errors(vec![FieldError::new(field, message)])
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -124,7 +132,8 @@ impl From<AuthError> for Problem {
                 Problem::unavailable()
             }
             other => {
-                let mut p = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string());
+                let mut p =
+                    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string());
                 p.title = "Unauthorized".into();
                 p
             }

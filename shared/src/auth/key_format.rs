@@ -61,8 +61,7 @@ pub fn generate() -> SecretString {
 
 /// A key built from a given random part (fixtures and demo data only).
 pub fn from_random_part(random_part: &str) -> Result<SecretString, KeyFormatError> {
-    if random_part.len() != RANDOM_LEN || !random_part.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if random_part.len() != RANDOM_LEN || !random_part.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(KeyFormatError::Shape);
     }
     let body = format!("{PREFIX}{random_part}");
@@ -74,7 +73,9 @@ pub fn from_random_part(random_part: &str) -> Result<SecretString, KeyFormatErro
 pub fn check(key: &str) -> Result<(), KeyFormatError> {
     if key.len() != KEY_LEN
         || !key.starts_with(PREFIX)
-        || !key[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
+        || !key[PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric())
     {
         return Err(KeyFormatError::Shape);
     }
@@ -113,7 +114,10 @@ mod tests {
         let changed = String::from_utf8(bytes).expect("ascii");
         assert_eq!(check(&changed), Err(KeyFormatError::Checksum));
         assert_eq!(check("swb_short"), Err(KeyFormatError::Shape));
-        assert_eq!(check(&text.replace("swb_", "sk__")), Err(KeyFormatError::Shape));
+        assert_eq!(
+            check(&text.replace("swb_", "sk__")),
+            Err(KeyFormatError::Shape)
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@
 pub mod key_format;
 pub mod usage;
 
-use crate::model::{KeyId, Scope, TenantId};
 use crate::model::api_key::ApiKeyAuth;
+use crate::model::{KeyId, Scope, TenantId};
 use crate::store::{Store, StoreError};
 use crate::tenancy::api_keys;
 use key_format::{KeyFormatError, KeyHash};
@@ -89,7 +89,10 @@ impl Authenticator {
 
     /// Authenticates the raw key a request presented.
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Principal, AuthError> {
-        let key = presented.map(str::trim).filter(|k| !k.is_empty()).ok_or(AuthError::Missing)?;
+        let key = presented
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(AuthError::Missing)?;
         key_format::check(key)?;
         let hash = KeyHash::of(key);
         if let Some(root) = &self.root_hash

@@ -42,10 +42,15 @@ impl UsageRecorder {
             let Ok(mut pending) = self.pending.lock() else {
                 return;
             };
-            let entry = pending.counts.entry((tenant, key)).or_insert((0, Utc::now()));
+            let entry = pending
+                .counts
+                .entry((tenant, key))
+                .or_insert((0, Utc::now()));
             entry.0 += 1;
             entry.1 = Utc::now();
-            let due = pending.last_flush.is_none_or(|t| t.elapsed() >= FLUSH_EVERY);
+            let due = pending
+                .last_flush
+                .is_none_or(|t| t.elapsed() >= FLUSH_EVERY);
             if due {
                 pending.last_flush = Some(Instant::now());
             }

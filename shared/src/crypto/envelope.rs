@@ -47,7 +47,13 @@ pub async fn seal(
     let nonce = super::random::bytes::<12>();
     let aad = ctx.aad();
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .map_err(|_| CryptoError::Malformed("encryption failed".into()))?;
     Ok(Envelope {
         v: VERSION,
@@ -84,7 +90,13 @@ pub async fn open(
         .map_err(|_| CryptoError::Malformed("data key length".into()))?;
     let aad = ctx.aad();
     cipher
-        .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: &aad })
+        .decrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &ciphertext,
+                aad: &aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Decrypt)
 }

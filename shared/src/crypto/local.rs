@@ -78,7 +78,10 @@ impl KeyProvider for LocalKeyProvider {
             .cipher()?
             .encrypt(
                 Nonce::from_slice(&nonce),
-                Payload { msg: plaintext.as_ref(), aad: &aad },
+                Payload {
+                    msg: plaintext.as_ref(),
+                    aad: &aad,
+                },
             )
             .map_err(|_| CryptoError::Malformed("wrapping failed".into()))?;
         let mut wrapped = nonce.to_vec();
@@ -106,7 +109,13 @@ impl KeyProvider for LocalKeyProvider {
         let aad = ctx.aad();
         let plain = Zeroizing::new(
             self.cipher()?
-                .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
+                .decrypt(
+                    Nonce::from_slice(nonce),
+                    Payload {
+                        msg: sealed,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| CryptoError::Decrypt)?,
         );
         let key: [u8; 32] = plain
@@ -141,7 +150,9 @@ mod tests {
         }
         let ctx = EncryptionContext::new("ten_1", "ep_1", "signing_secret");
         let sealed = envelope::seal(&first, &ctx, b"hello").await.expect("seal");
-        let opened = envelope::open(&again, &ctx, &sealed).await.expect("open after reload");
+        let opened = envelope::open(&again, &ctx, &sealed)
+            .await
+            .expect("open after reload");
         assert_eq!(opened.as_slice(), b"hello");
     }
 }

@@ -129,8 +129,12 @@ fn collect<T>(errors: Vec<FieldError>, ok: impl FnOnce() -> T) -> Result<T, Doma
 impl ApiKeyCreate {
     pub fn validate(self) -> Result<NewApiKey, DomainError> {
         let mut errors = Vec::new();
-        let name = validate_name("name", &self.name).map_err(|e| errors.push(e)).ok();
-        let scopes = validate_scopes(&self.scopes).map_err(|e| errors.push(e)).ok();
+        let name = validate_name("name", &self.name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let scopes = validate_scopes(&self.scopes)
+            .map_err(|e| errors.push(e))
+            .ok();
         if let Err(e) = validate_expiry(self.expires_at) {
             errors.push(e);
         }

@@ -5,7 +5,17 @@ use serde::{Deserialize, Serialize};
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum Scope {
     #[serde(rename = "admin")]

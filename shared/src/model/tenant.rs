@@ -64,7 +64,10 @@ pub fn validate_name(field: &str, raw: &str) -> Result<String, FieldError> {
         return Err(FieldError::new(field, "must be at most 128 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_owned())
 }

@@ -30,7 +30,11 @@ pub async fn run(queue: &dyn Queue, case: &str) {
 const LONG: Duration = Duration::from_secs(60);
 
 /// Receives until a job arrives or `deadline` passes.
-async fn receive_one(queue: &dyn Queue, visibility: Duration, within: Duration) -> Option<ReceivedJob> {
+async fn receive_one(
+    queue: &dyn Queue,
+    visibility: Duration,
+    within: Duration,
+) -> Option<ReceivedJob> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         let mut jobs = queue.receive(1, visibility).await.expect("receive");
@@ -43,11 +47,20 @@ async fn receive_one(queue: &dyn Queue, visibility: Duration, within: Duration) 
 }
 
 async fn send_receive_done(queue: &dyn Queue) {
-    queue.send(OutgoingJob::now(r#"{"kind":"a","n":1}"#)).await.expect("send");
-    let job = receive_one(queue, LONG, Duration::from_secs(5)).await.expect("job arrives");
+    queue
+        .send(OutgoingJob::now(r#"{"kind":"a","n":1}"#))
+        .await
+        .expect("send");
+    let job = receive_one(queue, LONG, Duration::from_secs(5))
+        .await
+        .expect("job arrives");
     assert_eq!(job.body, r#"{"kind":"a","n":1}"#);
     assert_eq!(job.receive_count, 1);
-    assert_eq!(queue.depth().await.expect("depth"), 1, "in flight still counts");
+    assert_eq!(
+        queue.depth().await.expect("depth"),
+        1,
+        "in flight still counts"
+    );
     queue.settle(&job, &Outcome::Done).await.expect("settle");
     assert_eq!(queue.depth().await.expect("depth"), 0, "done jobs are gone");
 }
@@ -55,12 +68,23 @@ async fn send_receive_done(queue: &dyn Queue) {
 async fn delay_hides_job(queue: &dyn Queue) {
     let sent = Instant::now();
     queue
-        .send(OutgoingJob { body: "later".into(), delay: Duration::from_secs(2) })
+        .send(OutgoingJob {
+            body: "later".into(),
+            delay: Duration::from_secs(2),
+        })
         .await
         .expect("send");
-    assert!(queue.receive(10, LONG).await.expect("receive").is_empty(), "hidden while delayed");
-    let job = receive_one(queue, LONG, Duration::from_secs(10)).await.expect("arrives after delay");
-    assert!(sent.elapsed() >= Duration::from_millis(1900), "not before its delay");
+    assert!(
+        queue.receive(10, LONG).await.expect("receive").is_empty(),
+        "hidden while delayed"
+    );
+    let job = receive_one(queue, LONG, Duration::from_secs(10))
+        .await
+        .expect("arrives after delay");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(1900),
+        "not before its delay"
+    );
     assert_eq!(job.body, "later");
     queue.settle(&job, &Outcome::Done).await.expect("settle");
 }
@@ -71,7 +95,9 @@ async fn unsettled_job_comes_back(queue: &dyn Queue) {
         .await
         .expect("first receipt");
     // The worker "dies" here: no settle. The job must come back, counted twice.
-    let second = receive_one(queue, LONG, Duration::from_secs(10)).await.expect("redelivered");
+    let second = receive_one(queue, LONG, Duration::from_secs(10))
+        .await
+        .expect("redelivered");
     assert_eq!(second.id, first.id);
     assert_eq!(second.receive_count, 2);
     queue.settle(&second, &Outcome::Done).await.expect("settle");
@@ -79,16 +105,29 @@ async fn unsettled_job_comes_back(queue: &dyn Queue) {
 }
 
 async fn retry_after_delays(queue: &dyn Queue) {
-    queue.send(OutgoingJob::now("retry me")).await.expect("send");
-    let first = receive_one(queue, LONG, Duration::from_secs(5)).await.expect("job");
+    queue
+        .send(OutgoingJob::now("retry me"))
+        .await
+        .expect("send");
+    let first = receive_one(queue, LONG, Duration::from_secs(5))
+        .await
+        .expect("job");
     let settled = Instant::now();
     queue
         .settle(&first, &Outcome::RetryAfter(Duration::from_secs(2)))
         .await
         .expect("settle");
-    assert!(queue.receive(10, LONG).await.expect("receive").is_empty(), "hidden during backoff");
-    let again = receive_one(queue, LONG, Duration::from_secs(10)).await.expect("back after backoff");
-    assert!(settled.elapsed() >= Duration::from_millis(1500), "backoff honoured");
+    assert!(
+        queue.receive(10, LONG).await.expect("receive").is_empty(),
+        "hidden during backoff"
+    );
+    let again = receive_one(queue, LONG, Duration::from_secs(10))
+        .await
+        .expect("back after backoff");
+    assert!(
+        settled.elapsed() >= Duration::from_millis(1500),
+        "backoff honoured"
+    );
     assert_eq!(again.id, first.id);
     assert_eq!(again.receive_count, 2);
     queue.settle(&again, &Outcome::Done).await.expect("settle");
@@ -96,12 +135,18 @@ async fn retry_after_delays(queue: &dyn Queue) {
 
 async fn dead_letters_keep_reason(queue: &dyn Queue) {
     queue.send(OutgoingJob::now("poison")).await.expect("send");
-    let job = receive_one(queue, LONG, Duration::from_secs(5)).await.expect("job");
+    let job = receive_one(queue, LONG, Duration::from_secs(5))
+        .await
+        .expect("job");
     queue
         .settle(&job, &Outcome::Dead("max attempts reached".into()))
         .await
         .expect("settle");
-    assert_eq!(queue.depth().await.expect("depth"), 0, "dead jobs leave the work queue");
+    assert_eq!(
+        queue.depth().await.expect("depth"),
+        0,
+        "dead jobs leave the work queue"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let dead = queue.dead_letters(10).await.expect("dead letters");
@@ -110,7 +155,10 @@ async fn dead_letters_keep_reason(queue: &dyn Queue) {
             assert_eq!(letter.id, job.id);
             break;
         }
-        assert!(Instant::now() < deadline, "dead letter never appeared: {dead:?}");
+        assert!(
+            Instant::now() < deadline,
+            "dead letter never appeared: {dead:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -2,9 +2,7 @@
 //! `receive_count` and a dead-letter flag. A job survives restarts; an unsettled one comes back
 //! when its visibility ends.
 
-use super::{
-    DeadLetter, MAX_RECEIVES, Outcome, OutgoingJob, Queue, QueueError, ReceivedJob,
-};
+use super::{DeadLetter, MAX_RECEIVES, Outcome, OutgoingJob, Queue, QueueError, ReceivedJob};
 use crate::store::StoreError;
 use crate::store::embedded::Database;
 use async_trait::async_trait;
@@ -159,6 +157,10 @@ impl Queue for EmbeddedQueue {
             })
             .await
             .map_err(unavailable)
+    }
+
+    async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError> {
+        self.settle(job, &Outcome::Dead(reason.to_owned())).await
     }
 
     async fn depth(&self) -> Result<u64, QueueError> {

@@ -93,6 +93,9 @@ pub trait Queue: Send + Sync + 'static {
     ) -> Result<Vec<ReceivedJob>, QueueError>;
     /// Records what became of one received job.
     async fn settle(&self, job: &ReceivedJob, outcome: &Outcome) -> Result<(), QueueError>;
+    /// Records a received job as dead with `reason` without settling its receipt. The Lambda
+    /// adapter uses this: Lambda itself deletes the message once the batch reports it done.
+    async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError>;
     /// Jobs waiting or in flight (not dead). Approximate on SQS.
     async fn depth(&self) -> Result<u64, QueueError>;
     /// Up to `max` jobs in the dead-letter state, for inspection.

@@ -76,8 +76,9 @@ pub async fn create_queues(
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .ok_or_else(|| QueueError::Unavailable("no DLQ arn".into()))?;
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES})
-        .to_string();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES})
+            .to_string();
     let queue_url = client
         .create_queue()
         .queue_name(name)
@@ -196,32 +197,36 @@ impl Queue for SqsQueue {
                     .map(|_| ())
                     .map_err(unavailable);
             }
-            Outcome::Dead(reason) => {
-                let dlq = self.dlq_url.as_ref().ok_or_else(|| {
-                    QueueError::Invalid("DLQ_URL is required to dead-letter jobs".into())
-                })?;
-                let attr = |v: &str| {
-                    MessageAttributeValue::builder()
-                        .data_type("String")
-                        .string_value(v)
-                        .build()
-                        .map_err(|e| QueueError::Invalid(e.to_string()))
-                };
-                self.client
-                    .send_message()
-                    .queue_url(dlq)
-                    .message_body(&job.body)
-                    .message_attributes("reason", attr(reason)?)
-                    .message_attributes("source_message_id", attr(&job.id)?)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-            }
+            Outcome::Dead(reason) => self.dead_letter(job, reason).await?,
         }
         self.client
             .delete_message()
             .queue_url(&self.queue_url)
             .receipt_handle(&job.receipt)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError> {
+        let dlq = self
+            .dlq_url
+            .as_ref()
+            .ok_or_else(|| QueueError::Invalid("DLQ_URL is required to dead-letter jobs".into()))?;
+        let attr = |v: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(|e| QueueError::Invalid(e.to_string()))
+        };
+        self.client
+            .send_message()
+            .queue_url(dlq)
+            .message_body(&job.body)
+            .message_attributes("reason", attr(reason)?)
+            .message_attributes("source_message_id", attr(&job.id)?)
             .send()
             .await
             .map(|_| ())
@@ -241,10 +246,7 @@ impl Queue for SqsQueue {
             .map_err(unavailable)?
             .attributes
             .unwrap_or_default();
-        Ok(attrs
-            .values()
-            .filter_map(|v| v.parse::<u64>().ok())
-            .sum())
+        Ok(attrs.values().filter_map(|v| v.parse::<u64>().ok()).sum())
     }
 
     async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {

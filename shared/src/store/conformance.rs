@@ -119,7 +119,13 @@ async fn conditional_put(store: &dyn Store) {
         store.put(other.clone(), Some(Condition::Exists)).await,
         "exists on absent",
     );
-    assert!(store.get(&ItemKey::new(&pk, "B")).await.expect("get").is_none());
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "B"))
+            .await
+            .expect("get")
+            .is_none()
+    );
     assert_eq!(
         store.get(&key).await.expect("get").expect("present")["state"],
         json!("next")
@@ -134,9 +140,7 @@ async fn conditional_delete(store: &dyn Store) {
         .await
         .expect("put");
     assert_condition_failed(
-        store
-            .delete(&key, Some(Condition::VersionEquals(2)))
-            .await,
+        store.delete(&key, Some(Condition::VersionEquals(2))).await,
         "stale delete",
     );
     assert!(store.get(&key).await.expect("get").is_some());
@@ -263,7 +267,11 @@ async fn ttl_hides_expired(store: &dyn Store) {
         store
             .put(item(&pk, "X", json!({"ttl": past})), None)
             .await
-            .and(store.put(item(&pk, "X", json!({})), Some(Condition::Exists)).await),
+            .and(
+                store
+                    .put(item(&pk, "X", json!({})), Some(Condition::Exists))
+                    .await,
+            ),
         "Exists over an expired item",
     );
 }
@@ -275,7 +283,10 @@ async fn atomic_update(store: &dyn Store) {
         add: vec![("count".into(), n), ("version".into(), 1)],
         set: vec![("last".into(), json!(format!("n={n}")))],
     };
-    let after = store.update(&key, &add(5), None).await.expect("create by add");
+    let after = store
+        .update(&key, &add(5), None)
+        .await
+        .expect("create by add");
     assert_eq!(after["count"], json!(5));
     assert_eq!(after["PK"], json!(pk));
     let after = store.update(&key, &add(-2), None).await.expect("add");
@@ -284,7 +295,11 @@ async fn atomic_update(store: &dyn Store) {
     assert_eq!(after["last"], json!("n=-2"));
     assert_condition_failed(
         store
-            .update(&ItemKey::new(&pk, "MISSING"), &add(1), Some(Condition::Exists))
+            .update(
+                &ItemKey::new(&pk, "MISSING"),
+                &add(1),
+                Some(Condition::Exists),
+            )
             .await,
         "update absent with Exists",
     );
@@ -340,8 +355,20 @@ async fn transactions_all_or_nothing(store: &dyn Store) {
         },
     ];
     store.transact(ok).await.expect("transaction");
-    assert!(store.get(&ItemKey::new(&pk, "A")).await.expect("get").is_some());
-    assert!(store.get(&ItemKey::new(&pk, "B")).await.expect("get").is_some());
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "A"))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "B"))
+            .await
+            .expect("get")
+            .is_some()
+    );
     assert!(
         store
             .get(&ItemKey::new(&pk, "GUARD"))

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-    ReturnValue, ScalarAttributeType, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TransactWriteItem,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -94,6 +94,10 @@ fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     let code = e.code().unwrap_or("unknown").to_owned();
     let message = e.message().unwrap_or("").to_owned();
     match &e {
+        // A request DynamoDB rejects as malformed is our bug, not an outage.
+        SdkError::ServiceError(_) if code == "ValidationException" => {
+            StoreError::Invalid(format!("dynamodb {code}: {message}"))
+        }
         SdkError::ServiceError(_) => StoreError::Unavailable(format!("dynamodb {code}: {message}")),
         other => StoreError::Unavailable(format!("dynamodb: {other:?}")),
     }
@@ -260,16 +264,18 @@ impl Store for DynamoStore {
         }
         let mut expr = Expr::default();
         let pk_name = expr.name("PK");
-        let sk_name = expr.name("SK");
         let pk_value = expr.value(AttributeValue::S(query.pk.clone()));
         let mut key_cond = format!("{pk_name} = {pk_value}");
         match &query.range {
             SortKeyRange::All => {}
+            SortKeyRange::Prefix(p) if p.is_empty() => {}
             SortKeyRange::Prefix(p) => {
+                let sk_name = expr.name("SK");
                 let v = expr.value(AttributeValue::S(p.clone()));
                 key_cond.push_str(&format!(" AND begins_with({sk_name}, {v})"));
             }
             SortKeyRange::Between(a, b) => {
+                let sk_name = expr.name("SK");
                 let va = expr.value(AttributeValue::S(a.clone()));
                 let vb = expr.value(AttributeValue::S(b.clone()));
                 key_cond.push_str(&format!(" AND {sk_name} BETWEEN {va} AND {vb}"));
@@ -351,7 +357,9 @@ impl Store for DynamoStore {
             update_expr.push_str(&format!(" SET {}", sets.join(", ")));
         }
         if update_expr.is_empty() {
-            return Err(StoreError::Invalid("an update must change something".into()));
+            return Err(StoreError::Invalid(
+                "an update must change something".into(),
+            ));
         }
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
         let out = self
@@ -446,7 +454,9 @@ impl Store for DynamoStore {
                     }
                 }
                 if e.code() == Some("ValidationException") {
-                    return Err(StoreError::Invalid(e.message().unwrap_or("validation").to_owned()));
+                    return Err(StoreError::Invalid(
+                        e.message().unwrap_or("validation").to_owned(),
+                    ));
                 }
                 Err(unavailable(e))
             }

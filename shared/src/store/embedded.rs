@@ -365,7 +365,9 @@ impl Store for EmbeddedStore {
                 TxOp::Delete { key, .. } | TxOp::Check { key, .. } => key.clone(),
             };
             if !seen.insert(key) {
-                return Err(StoreError::Invalid("a transaction names one key twice".into()));
+                return Err(StoreError::Invalid(
+                    "a transaction names one key twice".into(),
+                ));
             }
         }
         self.db

@@ -110,9 +110,18 @@ pub struct Update {
 /// One write of an all-or-nothing transaction.
 #[derive(Debug, Clone)]
 pub enum TxOp {
-    Put { item: Item, condition: Option<Condition> },
-    Delete { key: ItemKey, condition: Option<Condition> },
-    Check { key: ItemKey, condition: Condition },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: ItemKey,
+        condition: Option<Condition>,
+    },
+    Check {
+        key: ItemKey,
+        condition: Condition,
+    },
 }
 
 /// What can go wrong in a store call; repositories map these to domain errors.

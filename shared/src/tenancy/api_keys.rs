@@ -171,7 +171,9 @@ pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<Ap
             Err(e) => return Err(e.into()),
         }
     }
-    Err(DomainError::Conflict("the API key kept changing concurrently; retry".into()))
+    Err(DomainError::Conflict(
+        "the API key kept changing concurrently; retry".into(),
+    ))
 }
 
 /// Replaces a key with a new one of the same settings; the old one expires after `grace`
@@ -185,11 +187,15 @@ pub async fn roll(
     for _ in 0..MAX_RETRIES {
         let mut old = get(store, tenant, id).await?;
         if old.revoked_at.is_some() {
-            return Err(DomainError::Conflict("a revoked API key cannot be rolled".into()));
+            return Err(DomainError::Conflict(
+                "a revoked API key cannot be rolled".into(),
+            ));
         }
         let now = Utc::now();
         if old.expires_at.is_some_and(|t| t <= now) {
-            return Err(DomainError::Conflict("an expired API key cannot be rolled".into()));
+            return Err(DomainError::Conflict(
+                "an expired API key cannot be rolled".into(),
+            ));
         }
         let secret = key_format::generate();
         let new = new_record(
@@ -216,7 +222,9 @@ pub async fn roll(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(DomainError::Conflict("the API key kept changing concurrently; retry".into()))
+    Err(DomainError::Conflict(
+        "the API key kept changing concurrently; retry".into(),
+    ))
 }
 
 /// The auth projection of the key with this hash: the one read of authentication.
@@ -238,7 +246,10 @@ pub async fn add_usage(
 ) -> Result<(), StoreError> {
     let update = Update {
         add: vec![
-            ("usage_count".into(), i64::try_from(count).unwrap_or(i64::MAX)),
+            (
+                "usage_count".into(),
+                i64::try_from(count).unwrap_or(i64::MAX),
+            ),
             ("version".into(), 1),
         ],
         set: vec![("last_used_at".into(), json!(last_used))],

@@ -17,6 +17,10 @@ use secrecy::{ExposeSecret, SecretString};
 pub const TENANT_ID: &str = "ten_01JDEM0TENANT0000000000000";
 /// The demo admin key's id.
 pub const ADMIN_KEY_ID: &str = "key_01JDEM0ADM1NKEY00000000000";
+/// A second demo key (scope `webhooks:read`) that the revoke and delete sample events act on, so
+/// they do not lock the other samples out.
+pub const SPARE_KEY_ID: &str = "key_01JDEM0SPAREKEY00000000000";
+const SPARE_KEY_RANDOM: &str = "DemoSpareKeyDoNotUseInProd0001";
 const ADMIN_KEY_RANDOM: &str = "DemoAdminKeyDoNotUseInProd0001";
 const ROOT_KEY_RANDOM: &str = "DemoRootKeyDoNotUseInProd00001";
 
@@ -46,7 +50,10 @@ pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
     if tenants::get(store, tenant_id).await.is_ok() {
         return Ok(());
     }
-    let created_at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_else(Utc::now);
+    let created_at = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
     let tenant = Tenant {
         id: tenant_id,
         name: "Demo tenant".into(),
@@ -63,7 +70,23 @@ pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
         &secret,
     );
     key.id = key_id;
-    tenants::insert(store, &tenant, &key).await
+    tenants::insert(store, &tenant, &key).await?;
+    let spare_secret = key_format::from_random_part(SPARE_KEY_RANDOM)
+        .map_err(|e| DomainError::Internal(format!("demo spare key: {e}")))?;
+    let mut spare = api_keys::new_record(
+        tenant_id,
+        NewApiKey {
+            name: "demo spare".into(),
+            scopes: vec![Scope::WebhooksRead],
+            expires_at: None,
+        },
+        &spare_secret,
+    );
+    spare.id = SPARE_KEY_ID
+        .parse()
+        .map_err(|e| DomainError::Internal(format!("demo spare key id: {e}")))?;
+    store.transact(api_keys::insert_ops(&spare)?).await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -74,6 +97,7 @@ mod tests {
     fn demo_constants_are_valid() {
         assert!(TENANT_ID.parse::<TenantId>().is_ok());
         assert!(ADMIN_KEY_ID.parse::<KeyId>().is_ok());
+        assert!(SPARE_KEY_ID.parse::<KeyId>().is_ok());
         assert!(key_format::check(admin_key().expose_secret()).is_ok());
         assert!(key_format::check(root_key().expose_secret()).is_ok());
     }

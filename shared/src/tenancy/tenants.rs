@@ -66,7 +66,12 @@ pub async fn list(
     after: Option<String>,
 ) -> Result<(Vec<Tenant>, Option<String>), DomainError> {
     let page = store
-        .query(&Query::prefix(PK, "ten_").backward().limit(limit).start_after(after))
+        .query(
+            &Query::prefix(PK, "ten_")
+                .backward()
+                .limit(limit)
+                .start_after(after),
+        )
         .await?;
     let tenants = page
         .items

@@ -4,7 +4,9 @@ use crate::api::AppState;
 use crate::api::extract::{Caller, JsonBody, path_id};
 use crate::api::pagination::{self, ListResponse};
 use crate::api::problem::Problem;
-use crate::model::api_key::{ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
+use crate::model::api_key::{
+    ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView,
+};
 use crate::model::{KeyId, Scope};
 use crate::tenancy::api_keys;
 use axum::Json;
@@ -35,7 +37,8 @@ pub async fn list(
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
     let owner = tenant.to_string();
     let params = pagination::parse(&query, &owner, LIST, api_keys::SK_PREFIX)?;
-    let (keys, last) = api_keys::list(app.store.as_ref(), tenant, params.limit, params.after).await?;
+    let (keys, last) =
+        api_keys::list(app.store.as_ref(), tenant, params.limit, params.after).await?;
     Ok(Json(ListResponse {
         data: keys.iter().map(ApiKeyView::from).collect(),
         next_cursor: pagination::cursor(&owner, LIST, last),

@@ -1,0 +1,70 @@
+//! The store conformance suite on both adapters: the embedded SQLite file and DynamoDB (moto).
+
+use switchboard::store::conformance::{CASES, run};
+use switchboard::store::embedded::{Durability, EmbeddedStore};
+use switchboard::store::{ItemKey, Store};
+use switchboard_tests::{dynamo_store, embedded_db};
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        #[test]
+        fn every_case_is_run() {
+            let listed: Vec<&str> = vec![$(stringify!($case)),*];
+            assert_eq!(listed, CASES, "add new conformance cases to this suite");
+        }
+
+        mod embedded {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let (db, _dir) = embedded_db();
+                    run(&EmbeddedStore::new(db), stringify!($case)).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    run(&dynamo_store().await, stringify!($case)).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    round_trip,
+    conditional_put,
+    conditional_delete,
+    query_order_and_pages,
+    ttl_hides_expired,
+    atomic_update,
+    transactions_all_or_nothing,
+    concurrent_adds,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_store_survives_reopening_its_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("data.db");
+    let key = ItemKey::new("P", "S");
+    {
+        let store = EmbeddedStore::open(&path, Durability::Normal).expect("open");
+        let mut item = switchboard::store::Item::new();
+        item.insert("PK".into(), "P".into());
+        item.insert("SK".into(), "S".into());
+        item.insert("kept".into(), true.into());
+        store.put(item, None).await.expect("put");
+    }
+    let reopened = EmbeddedStore::open(&path, Durability::Full).expect("reopen");
+    let item = reopened
+        .get(&key)
+        .await
+        .expect("get")
+        .expect("item survived");
+    assert_eq!(item["kept"], serde_json::json!(true));
+}
