@@ -91,8 +91,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         let field = named("unknown field `")
             .or_else(|| named("missing field `"))
             .map(join)
+            // Every request body is an object: a path starting at an index means the body itself
+            // was the wrong type.
             .unwrap_or_else(|| {
-                if path.is_empty() {
+                if path.is_empty() || path == "." || path.starts_with('[') {
                     "body".into()
                 } else {
                     path.clone()
