@@ -80,13 +80,24 @@ async fn serve_keeps_data_across_kill_and_stops_cleanly() {
     let mut first = start(dir.path());
     let banner = first.banner();
     let root = root_key(&banner).expect("first run prints the root key");
-    let health: serde_json::Value = http.get(first.url("/health")).send().await.expect("health")
-        .json().await.expect("json");
+    let health: serde_json::Value = http
+        .get(first.url("/health"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(health["store"], "embedded");
     assert_eq!(health["queue"], "embedded");
     assert_eq!(health["keys"], "local");
-    let created = http.post(first.url("/v1/tenants")).bearer_auth(&root)
-        .json(&serde_json::json!({"name": "Survivor"})).send().await.expect("create");
+    let created = http
+        .post(first.url("/v1/tenants"))
+        .bearer_auth(&root)
+        .json(&serde_json::json!({"name": "Survivor"}))
+        .send()
+        .await
+        .expect("create");
     assert_eq!(created.status(), 201);
     // The answer came back: the write is durable. Kill without any chance to clean up.
     first.child.kill().expect("kill -9");
@@ -94,13 +105,26 @@ async fn serve_keeps_data_across_kill_and_stops_cleanly() {
 
     let mut second = start(dir.path());
     let banner = second.banner();
-    assert!(root_key(&banner).is_none(), "the root key is shown only on the first run: {banner:?}");
-    let tenants: serde_json::Value = http.get(second.url("/v1/tenants")).bearer_auth(&root).send().await
-        .expect("list").json().await.expect("json");
+    assert!(
+        root_key(&banner).is_none(),
+        "the root key is shown only on the first run: {banner:?}"
+    );
+    let tenants: serde_json::Value = http
+        .get(second.url("/v1/tenants"))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(tenants["data"][0]["name"], "Survivor", "{tenants}");
     #[cfg(unix)]
     {
-        let status = Command::new("kill").args(["-INT", &second.child.id().to_string()]).status().expect("kill -INT");
+        let status = Command::new("kill")
+            .args(["-INT", &second.child.id().to_string()])
+            .status()
+            .expect("kill -INT");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(20);
         let exit = loop {

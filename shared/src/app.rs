@@ -3,7 +3,7 @@
 
 use crate::auth::Authenticator;
 use crate::auth::key_format::KeyHash;
-use crate::config::{Backend, Config};
+use crate::config::{AwsResources, Backend, Config};
 use crate::crypto::KeyProvider;
 use crate::crypto::kms::KmsKeyProvider;
 use crate::crypto::local::LocalKeyProvider;
@@ -12,7 +12,7 @@ use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::sqs::SqsQueue;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
-use crate::store::embedded::{Database, EmbeddedStore};
+use crate::store::embedded::{Database, Durability, EmbeddedStore};
 use std::sync::Arc;
 
 /// The ports every operation runs against.
@@ -51,36 +51,47 @@ impl App {
     /// Builds the adapters `config` names.
     pub async fn build(config: &Config) -> Result<Arc<Self>, BuildError> {
         match &config.backend {
-            Backend::Aws(aws) => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &aws.table);
-                let queue = SqsQueue::new(
-                    aws_sdk_sqs::Client::new(&sdk),
-                    &aws.queue_url,
-                    aws.dlq_url.clone(),
-                );
-                let keys = KmsKeyProvider::new(aws_sdk_kms::Client::new(&sdk), &aws.kms_key_id);
-                Ok(Self::new(
-                    Arc::new(store),
-                    Arc::new(queue),
-                    Arc::new(keys),
-                    config.root_key_hash,
-                ))
-            }
+            Backend::Aws(aws) => Ok(Self::build_aws(aws, config.root_key_hash).await),
             Backend::Embedded {
                 data_dir,
                 durability,
-            } => {
-                let db = Database::open(&data_dir.join("switchboard.db"), *durability)?;
-                let keys = LocalKeyProvider::load_or_create(&data_dir.join("master.key"))?;
-                Ok(Self::new(
-                    Arc::new(EmbeddedStore::new(Arc::clone(&db))),
-                    Arc::new(EmbeddedQueue::new(db)),
-                    Arc::new(keys),
-                    config.root_key_hash,
-                ))
-            }
+            } => Self::build_embedded(data_dir, *durability, config.root_key_hash),
         }
+    }
+
+    /// The AWS adapters (DynamoDB, SQS, KMS). The Lambdas call only this, so the embedded
+    /// adapters are not linked into them.
+    pub async fn build_aws(aws: &AwsResources, root_key_hash: Option<KeyHash>) -> Arc<Self> {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &aws.table);
+        let queue = SqsQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            &aws.queue_url,
+            aws.dlq_url.clone(),
+        );
+        let keys = KmsKeyProvider::new(aws_sdk_kms::Client::new(&sdk), &aws.kms_key_id);
+        Self::new(
+            Arc::new(store),
+            Arc::new(queue),
+            Arc::new(keys),
+            root_key_hash,
+        )
+    }
+
+    /// The embedded adapters: one SQLite file and a local master key in `data_dir`.
+    pub fn build_embedded(
+        data_dir: &std::path::Path,
+        durability: Durability,
+        root_key_hash: Option<KeyHash>,
+    ) -> Result<Arc<Self>, BuildError> {
+        let db = Database::open(&data_dir.join("switchboard.db"), durability)?;
+        let keys = LocalKeyProvider::load_or_create(&data_dir.join("master.key"))?;
+        Ok(Self::new(
+            Arc::new(EmbeddedStore::new(Arc::clone(&db))),
+            Arc::new(EmbeddedQueue::new(db)),
+            Arc::new(keys),
+            root_key_hash,
+        ))
     }
 
     /// One line for start-up logs: which adapters are in use.

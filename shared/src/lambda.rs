@@ -2,7 +2,7 @@
 //! the runtime adapters. `functions/*/src/main.rs` call one function here each.
 
 use crate::app::App;
-use crate::config::{Config, Role, process_env};
+use crate::config::{Backend, Config, Role, process_env};
 use crate::jobs::Dispatcher;
 use crate::queue::worker::{JobHandler, process_batch};
 use crate::queue::{Outcome, Queue, ReceivedJob};
@@ -15,7 +15,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 async fn build(role: Role) -> Result<Arc<App>, BoxError> {
     crate::telemetry::init(true);
     let config = Config::for_lambda(role, &process_env)?;
-    let app = App::build(&config).await?;
+    let Backend::Aws(aws) = &config.backend else {
+        return Err("a Lambda runs on AWS adapters only".into());
+    };
+    let app = App::build_aws(aws, config.root_key_hash).await;
     tracing::info!(adapters = %app.describe(), ?role, "starting");
     Ok(app)
 }

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod model;
 pub mod queue;
 pub mod serve;
+pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;

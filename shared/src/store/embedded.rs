@@ -114,14 +114,16 @@ impl Database {
         .await
     }
 
-    /// Runs `f` on a reader connection on a blocking thread.
+    /// Runs `f` on a reader connection. Reads are short and hit the page cache, so on a
+    /// multi-threaded runtime they run in place (`block_in_place`) rather than paying for a hop
+    /// to the blocking pool; elsewhere they go to the blocking pool.
     pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let db = Arc::clone(self);
-        run_blocking(move || {
+        let read = move || {
             let start = db.next_reader.fetch_add(1, Ordering::Relaxed);
             for i in 0..READERS {
                 if let Ok(conn) = db.readers[(start + i) % READERS].try_lock() {
@@ -132,8 +134,11 @@ impl Database {
                 .lock()
                 .map_err(|_| StoreError::Unavailable("reader lock poisoned".into()))?;
             f(&conn)
-        })
-        .await
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(read),
+            _ => run_blocking(read).await,
+        }
     }
 }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmarks `switchboard serve` on the embedded default and reports what BENCHMARKS.md records:
+#   - authenticated GET /v1/api-keys: requests/s and p50/p99 latency at 64 connections (wrk);
+#   - the stripped size of each Lambda binary (release profile: lto, codegen-units=1, strip).
+# Usage: scripts/bench.sh [seconds]   (default 20 s of load after a 3 s warm-up)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-20}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release --locked -q -p switchboard-cli -p switchboard-admin -p switchboard-intake -p switchboard-delivery
+
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RUST_LOG=warn target/release/switchboard serve --addr "127.0.0.1:$port" --data-dir "$data" > "$data/serve.out" 2>&1 &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$data/serve.out" && break; sleep 0.1; done
+root=$(sed -n 's/^ *ROOT_KEY=//p' "$data/serve.out")
+base="http://127.0.0.1:$port"
+
+key=$(curl -sf -X POST "$base/v1/tenants" -H "authorization: Bearer $root" \
+  -H 'content-type: application/json' -d '{"name":"bench"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"]["key"])')
+for i in 1 2 3 4; do
+  curl -sf -X POST "$base/v1/api-keys" -H "authorization: Bearer $key" -H 'content-type: application/json' \
+    -d "{\"name\":\"bench $i\",\"scopes\":[\"webhooks:read\"]}" >/dev/null
+done
+
+echo "== authenticated GET /v1/api-keys (5 keys per page), 64 connections, ${DURATION}s"
+wrk -t2 -c64 -d3s -H "authorization: Bearer $key" "$base/v1/api-keys" >/dev/null
+wrk -t2 -c64 -d"${DURATION}s" --latency -H "authorization: Bearer $key" "$base/v1/api-keys" | tee "$data/wrk.out"
+non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: *//p' "$data/wrk.out")
+[[ -z "$non2xx" ]] || { echo "error: $non2xx non-2xx responses"; exit 1; }
+rps=$(awk '/Requests\/sec/ {print $2}' "$data/wrk.out")
+p50=$(awk '$1=="50%" {print $2}' "$data/wrk.out")
+p99=$(awk '$1=="99%" {print $2}' "$data/wrk.out")
+rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
+
+echo
+echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
+echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 req/s, p99 <= 10ms); serve peak RSS ${rss}"
+for f in admin intake delivery; do
+  size=$(stat -c %s "target/release/switchboard-$f")
+  echo "switchboard-$f: $(python3 -c "print(f'{$size/1e6:.1f}')") MB stripped ($(uname -m); target <= 15 MB)"
+done
