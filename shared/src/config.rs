@@ -7,8 +7,11 @@
 //! `AWS_ENDPOINT_URL` (read by the AWS SDK itself) points the AWS adapters at an emulator.
 
 use crate::auth::key_format::KeyHash;
+use crate::delivery::schedule::RetrySchedule;
+use crate::delivery::ssrf::AddressPolicy;
 use crate::store::embedded::Durability;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Why the environment does not describe a runnable process.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -46,12 +49,74 @@ pub enum Role {
     Delivery,
 }
 
+/// How outbound deliveries behave.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Which addresses deliveries may reach (`SWITCHBOARD_ALLOW_CIDRS`; empty = public only).
+    pub policy: AddressPolicy,
+    /// Delays between attempts (`SWITCHBOARD_RETRY_SCHEDULE`, seconds; default 0,5,300,…).
+    pub schedule: RetrySchedule,
+    /// An endpoint failing this long is disabled (`SWITCHBOARD_DISABLE_AFTER_SECONDS`, 5 days).
+    pub disable_after: Duration,
+    /// How long events, deliveries and attempts are kept (`SWITCHBOARD_RETENTION_DAYS`, 30).
+    pub retention: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            policy: AddressPolicy::default(),
+            schedule: RetrySchedule::default(),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// Reads the delivery settings from the environment.
+    pub fn from_env(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let mut s = Self::default();
+        if let Some(list) = env("SWITCHBOARD_ALLOW_CIDRS") {
+            s.policy = AddressPolicy::from_allow_list(&list).map_err(|e| ConfigError::Invalid {
+                var: "SWITCHBOARD_ALLOW_CIDRS",
+                reason: e.to_string(),
+            })?;
+        }
+        if let Some(text) = env("SWITCHBOARD_RETRY_SCHEDULE").filter(|t| !t.is_empty()) {
+            s.schedule = RetrySchedule::parse(&text).map_err(|e| ConfigError::Invalid {
+                var: "SWITCHBOARD_RETRY_SCHEDULE",
+                reason: e.to_string(),
+            })?;
+        }
+        let seconds = |var: &'static str| -> Result<Option<u64>, ConfigError> {
+            env(var)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    t.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                        var,
+                        reason: "expected a whole number".into(),
+                    })
+                })
+                .transpose()
+        };
+        if let Some(secs) = seconds("SWITCHBOARD_DISABLE_AFTER_SECONDS")? {
+            s.disable_after = Duration::from_secs(secs);
+        }
+        if let Some(days) = seconds("SWITCHBOARD_RETENTION_DAYS")? {
+            s.retention = Duration::from_secs(days.max(1) * 24 * 3600);
+        }
+        Ok(s)
+    }
+}
+
 /// Everything a process needs to build its [`crate::app::App`].
 #[derive(Debug, Clone)]
 pub struct Config {
     pub backend: Backend,
     /// SHA-256 of the root key; `None` means no root access (intake, delivery).
     pub root_key_hash: Option<KeyHash>,
+    pub delivery: DeliverySettings,
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -94,6 +159,7 @@ impl Config {
         Ok(Self {
             backend: Backend::Aws(aws(env, role)?),
             root_key_hash: root_hash(env, role == Role::Admin)?,
+            delivery: DeliverySettings::from_env(env)?,
         })
     }
 
@@ -120,6 +186,7 @@ impl Config {
         Ok(Self {
             backend,
             root_key_hash: root_hash(env, false)?,
+            delivery: DeliverySettings::from_env(env)?,
         })
     }
 }

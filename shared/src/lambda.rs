@@ -18,7 +18,14 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
     let Backend::Aws(aws) = &config.backend else {
         return Err("a Lambda runs on AWS adapters only".into());
     };
-    let app = App::build_aws(aws, config.root_key_hash).await;
+    let app = App::build_aws(
+        aws,
+        crate::app::Settings {
+            root_key_hash: config.root_key_hash,
+            delivery: config.delivery.clone(),
+        },
+    )
+    .await?;
     tracing::info!(adapters = %app.describe(), ?role, "starting");
     Ok(app)
 }

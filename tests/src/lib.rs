@@ -5,10 +5,13 @@
 //! fails loudly when it is missing; none skips.
 
 use std::sync::Arc;
-use switchboard::app::App;
+use switchboard::app::{App, Settings};
 use switchboard::auth::key_format::KeyHash;
+use switchboard::config::DeliverySettings;
 use switchboard::crypto::kms::KmsKeyProvider;
 use switchboard::crypto::local::LocalKeyProvider;
+use switchboard::delivery::schedule::RetrySchedule;
+use switchboard::delivery::ssrf::AddressPolicy;
 use switchboard::queue::embedded::EmbeddedQueue;
 use switchboard::queue::sqs::{SqsQueue, create_queues};
 use switchboard::store::dynamo::{DynamoStore, create_table};
@@ -99,8 +102,26 @@ pub struct TestApp {
     _dir: Option<TempDir>,
 }
 
-/// Builds an app on `backend` with the given root key hash.
+/// Builds an app on `backend` with the given root key hash and default delivery settings
+/// (loopback allowed, so deliveries reach test receivers).
 pub async fn app(backend: Backend, root: Option<KeyHash>) -> TestApp {
+    app_with(backend, test_settings(root)).await
+}
+
+/// Delivery settings for tests: loopback allowed, a fast retry schedule.
+pub fn test_settings(root: Option<KeyHash>) -> Settings {
+    Settings {
+        root_key_hash: root,
+        delivery: DeliverySettings {
+            policy: AddressPolicy::from_allow_list("127.0.0.0/8").expect("cidr"),
+            schedule: RetrySchedule::parse("0,0.5,1,1,1,1,1,1").expect("schedule"),
+            ..DeliverySettings::default()
+        },
+    }
+}
+
+/// Builds an app on `backend` with `settings`.
+pub async fn app_with(backend: Backend, settings: Settings) -> TestApp {
     match backend {
         Backend::Embedded => {
             let (db, dir) = embedded_db();
@@ -111,8 +132,9 @@ pub async fn app(backend: Backend, root: Option<KeyHash>) -> TestApp {
                     Arc::new(EmbeddedStore::new(Arc::clone(&db))),
                     Arc::new(EmbeddedQueue::new(db)),
                     Arc::new(keys),
-                    root,
-                ),
+                    settings,
+                )
+                .expect("app"),
                 _dir: Some(dir),
             }
         }
@@ -121,8 +143,9 @@ pub async fn app(backend: Backend, root: Option<KeyHash>) -> TestApp {
                 Arc::new(dynamo_store().await),
                 Arc::new(sqs_queue().await),
                 Arc::new(kms_provider().await),
-                root,
-            ),
+                settings,
+            )
+            .expect("app"),
             _dir: None,
         },
     }

@@ -61,7 +61,7 @@ pub fn router(app: AppState) -> Router {
 }
 
 fn admin_routes() -> Router<AppState> {
-    use admin::{api_keys, health, tenants};
+    use admin::{api_keys, events, health, tenants, webhooks};
     Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
@@ -75,6 +75,20 @@ fn admin_routes() -> Router<AppState> {
         )
         .route("/v1/api-keys/{id}/revoke", post(api_keys::revoke))
         .route("/v1/api-keys/{id}/roll", post(api_keys::roll))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/v1/webhooks/{id}/secret/rotate", post(webhooks::rotate))
+        .route("/v1/webhooks/{id}/test", post(webhooks::test))
+        .route("/v1/webhooks/{id}/attempts", get(webhooks::attempts))
+        .route("/v1/webhooks/{id}/recover", post(webhooks::recover))
+        .route("/v1/events", post(events::publish))
+        .route("/v1/events/{id}", get(events::get))
+        .route("/v1/events/{id}/resend", post(events::resend))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 

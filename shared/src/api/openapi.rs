@@ -1,11 +1,19 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, health, tenants};
+use super::admin::{api_keys, events, health, tenants, webhooks};
 use super::{intake, pagination, problem};
+use crate::delivery::client::ErrorCode;
 use crate::error::FieldError;
 use crate::model::api_key::{
     ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyStatus, ApiKeyUpdate, ApiKeyView,
+};
+use crate::model::endpoint::{
+    EndpointCreate, EndpointCreated, EndpointUpdate, EndpointView, SecretRotate, SecretRotated,
+};
+use crate::model::message::{
+    Attempt, AttemptStatus, Delivery, DeliveryStatus, EndpointRecover, EventPublish, EventResend,
+    EventView, Published, Requeued,
 };
 use crate::model::tenant::{TenantCreate, TenantCreated, TenantView};
 use crate::model::{KeyId, Scope, TenantId};
@@ -20,6 +28,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         tenants::create, tenants::list,
         api_keys::list, api_keys::create, api_keys::get, api_keys::update, api_keys::delete,
         api_keys::revoke, api_keys::roll,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::rotate, webhooks::test, webhooks::attempts, webhooks::recover,
+        events::publish, events::get, events::resend,
         intake::receive,
     ),
     components(schemas(
@@ -28,6 +39,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         ApiKeyCreate, ApiKeyUpdate, ApiKeyRoll, ApiKeyView, ApiKeyCreated, ApiKeyStatus,
         pagination::ListResponse<ApiKeyView>, pagination::ListResponse<TenantView>,
         health::Health,
+        EndpointCreate, EndpointUpdate, EndpointView, EndpointCreated, SecretRotate, SecretRotated,
+        EventPublish, Published, EventView, Delivery, DeliveryStatus, Attempt, AttemptStatus,
+        EventResend, EndpointRecover, Requeued, ErrorCode,
+        pagination::ListResponse<EndpointView>, pagination::ListResponse<Attempt>,
     )),
     modifiers(&Security),
 )]

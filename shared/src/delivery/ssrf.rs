@@ -33,7 +33,9 @@ impl AddressPolicy {
                 .map_err(|_| BadCidr(entry.to_owned()))?;
             allow.push(net);
         }
-        Ok(Self { allow: Arc::new(allow) })
+        Ok(Self {
+            allow: Arc::new(allow),
+        })
     }
 
     /// Whether a delivery may connect to `ip`.
@@ -104,7 +106,12 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     }
     if seg[0] == 0x2002 {
         let (x, y) = (seg[1], seg[2]);
-        return Some(Ipv4Addr::new((x >> 8) as u8, x as u8, (y >> 8) as u8, y as u8)); // 6to4
+        return Some(Ipv4Addr::new(
+            (x >> 8) as u8,
+            x as u8,
+            (y >> 8) as u8,
+            y as u8,
+        )); // 6to4
     }
     if seg[0] == 0x0064 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
         return Some(low); // NAT64 64:ff9b::/96
@@ -123,12 +130,36 @@ mod tests {
     #[test]
     fn refuses_internal_ranges_in_every_form() {
         for ip in [
-            "127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "100.64.0.1", "100.100.100.200", "0.0.0.0", "0.1.2.3", "224.0.0.1",
-            "255.255.255.255", "240.0.0.1", "198.18.0.1", "::1", "::", "fe80::1", "fc00::1",
-            "fd00:ec2::254", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
-            "::127.0.0.1", "2002:7f00:0001::", "2002:a9fe:a9fe::1", "64:ff9b::a9fe:a9fe",
-            "64:ff9b::10.0.0.1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "fec0::1",
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.100.100.200",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "2002:7f00:0001::",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::10.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
         ] {
             assert!(internal(ip), "{ip} must be refused");
         }
@@ -136,8 +167,17 @@ mod tests {
 
     #[test]
     fn lets_public_addresses_through() {
-        for ip in ["93.184.216.34", "1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8",
-                   "2002:0808:0808::1", "64:ff9b::808:808", "172.32.0.1", "100.128.0.1"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:0808:0808::1",
+            "64:ff9b::808:808",
+            "172.32.0.1",
+            "100.128.0.1",
+        ] {
             assert!(!internal(ip), "{ip} is public");
         }
     }
@@ -150,7 +190,11 @@ mod tests {
         assert!(!policy.permits("127.0.0.2".parse().expect("ip")));
         assert!(!policy.permits("169.254.169.254".parse().expect("ip")));
         assert!(AddressPolicy::from_allow_list("nope").is_err());
-        assert!(AddressPolicy::from_allow_list("").expect("empty").filter(
-            ["127.0.0.1:80".parse().expect("addr")]).is_empty());
+        assert!(
+            AddressPolicy::from_allow_list("")
+                .expect("empty")
+                .filter(["127.0.0.1:80".parse().expect("addr")])
+                .is_empty()
+        );
     }
 }

@@ -1,9 +1,21 @@
 //! The records Switchboard keeps, the ids that name them, and the checks on what users send.
 
 pub mod api_key;
+pub mod endpoint;
 pub mod ids;
+pub mod message;
 pub mod scope;
 pub mod tenant;
 
 pub use ids::*;
 pub use scope::Scope;
+
+/// Deserialises a field that distinguishes "absent" (`None`, via `#[serde(default)]`) from
+/// "present and null" (`Some(None)`), for PATCH bodies where `null` clears a value.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

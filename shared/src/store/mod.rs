@@ -14,6 +14,7 @@ pub mod conformance;
 pub mod dynamo;
 pub mod embedded;
 mod item;
+pub mod versioned;
 
 pub use item::{ItemKey, from_item, now_epoch_seconds, to_item};
 

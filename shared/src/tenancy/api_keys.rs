@@ -5,12 +5,23 @@ use crate::auth::key_format::{self, KeyHash};
 use crate::error::DomainError;
 use crate::model::api_key::{ApiKey, ApiKeyAuth, NewApiKey};
 use crate::model::{KeyId, TenantId};
+use crate::store::versioned::{self, Versioned};
 use crate::store::{
     Condition, ItemKey, Query, Store, StoreError, TxOp, Update, from_item, to_item,
 };
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+
+impl Versioned for ApiKey {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn bump(&mut self, version: u64, now: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = now;
+    }
+}
 
 /// Sort-key prefix of key records in a tenant partition.
 pub const SK_PREFIX: &str = "KEY#";
@@ -60,6 +71,14 @@ pub fn insert_ops(key: &ApiKey) -> Result<Vec<TxOp>, StoreError> {
     ])
 }
 
+/// The write of a key's auth projection, which follows every change to the key.
+fn auth_put(key: &ApiKey) -> Result<TxOp, StoreError> {
+    Ok(TxOp::Put {
+        item: to_item(&auth_key(&key.hash), &ApiKeyAuth::from(key))?,
+        condition: None,
+    })
+}
+
 /// The writes that store a changed key whose stored version is `expected_version`.
 fn replace_ops(key: &ApiKey, expected_version: u64) -> Result<Vec<TxOp>, StoreError> {
     Ok(vec![
@@ -67,10 +86,7 @@ fn replace_ops(key: &ApiKey, expected_version: u64) -> Result<Vec<TxOp>, StoreEr
             item: to_item(&record_key(key.tenant_id, key.id), key)?,
             condition: Some(Condition::VersionEquals(expected_version)),
         },
-        TxOp::Put {
-            item: to_item(&auth_key(&key.hash), &ApiKeyAuth::from(key))?,
-            condition: None,
-        },
+        auth_put(key)?,
     ])
 }
 
@@ -118,28 +134,18 @@ pub async fn list(
     Ok((keys, page.last_sk))
 }
 
-/// Reads, changes with `change`, and writes back a key, retrying when a concurrent change won.
+/// Reads, changes with `change`, and writes back a key (and its auth projection), retrying
+/// when a concurrent change won.
 pub async fn modify(
     store: &dyn Store,
     tenant: TenantId,
     id: KeyId,
     change: impl Fn(&mut ApiKey) -> Result<(), DomainError>,
 ) -> Result<ApiKey, DomainError> {
-    for _ in 0..MAX_RETRIES {
-        let mut key = get(store, tenant, id).await?;
-        let expected = key.version;
-        change(&mut key)?;
-        key.version = expected + 1;
-        key.updated_at = Utc::now();
-        match store.transact(replace_ops(&key, expected)?).await {
-            Ok(()) => return Ok(key),
-            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(DomainError::Conflict(
-        "the API key kept changing concurrently; retry".into(),
-    ))
+    versioned::modify(store, &record_key(tenant, id), "API key", change, |key| {
+        Ok(vec![auth_put(key)?])
+    })
+    .await
 }
 
 /// Revokes a key now. Revoking a revoked key changes nothing.

@@ -1,0 +1,250 @@
+//! The one HTTP client every delivery goes through: pooled connections, no redirects, the
+//! SSRF-guarding resolver, a per-request timeout, and a bounded read of the response (4 KiB is
+//! kept for the attempt log; a receiver that streams forever or sends a gigabyte costs at most
+//! the timeout and 4 KiB).
+
+use super::ssrf::AddressPolicy;
+use bytes::Bytes;
+use http::HeaderMap;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How much of a response body is kept.
+pub const RESPONSE_BODY_LIMIT: usize = 4 * 1024;
+
+/// Why an attempt failed before or instead of getting a 2xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No answer within the endpoint's timeout.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connection,
+    /// The host name did not resolve.
+    Dns,
+    /// The host resolved only to addresses the SSRF guard refuses.
+    BlockedAddress,
+    /// The receiver answered with a non-2xx status.
+    HttpStatus,
+}
+
+/// What one POST produced.
+#[derive(Debug, Clone)]
+pub struct SendResult {
+    pub status: Option<u16>,
+    pub duration: Duration,
+    /// The start of the response body, lossily decoded.
+    pub body: Option<String>,
+    pub error: Option<(ErrorCode, String)>,
+    /// A `Retry-After` the receiver sent, in seconds form or as an HTTP date.
+    pub retry_after: Option<Duration>,
+}
+
+impl SendResult {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("every address of the host is internal (blocked by the SSRF guard)")]
+struct Blocked;
+
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup failed: {0}")]
+struct DnsFailed(String);
+
+/// Resolves with the system resolver and keeps only permitted addresses; reqwest then connects to
+/// exactly these, so the answer is pinned for the connection.
+struct GuardedResolver {
+    policy: AddressPolicy,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
+                    Box::new(DnsFailed(e.to_string()))
+                })?
+                .collect();
+            let allowed = policy.filter(found);
+            if allowed.is_empty() {
+                return Err(Box::new(Blocked) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The shared delivery client.
+#[derive(Clone)]
+pub struct DeliveryClient {
+    http: reqwest::Client,
+    policy: AddressPolicy,
+}
+
+/// Why the client could not be built (a TLS backend problem; a start-up error).
+#[derive(Debug, thiserror::Error)]
+#[error("building the HTTP client: {0}")]
+pub struct ClientError(String);
+
+impl DeliveryClient {
+    pub fn new(policy: AddressPolicy) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .pool_max_idle_per_host(256)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError(e.to_string()))?;
+        Ok(Self { http, policy })
+    }
+
+    pub fn policy(&self) -> &AddressPolicy {
+        &self.policy
+    }
+
+    /// POSTs `body` to `url`, never taking longer than `timeout`.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> SendResult {
+        let started = Instant::now();
+        let fail = |code: ErrorCode, message: String| SendResult {
+            status: None,
+            duration: started.elapsed(),
+            body: None,
+            error: Some((code, message)),
+            retry_after: None,
+        };
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(u) => u,
+            Err(e) => return fail(ErrorCode::Connection, format!("invalid URL: {e}")),
+        };
+        // IP literals never reach the resolver, so they are checked here.
+        let literal = match parsed.host() {
+            Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+            _ => None,
+        };
+        if let Some(ip) = literal
+            && !self.policy.permits(ip)
+        {
+            return fail(
+                ErrorCode::BlockedAddress,
+                format!("{ip} is an internal address"),
+            );
+        }
+        let exchange = async {
+            let response = self
+                .http
+                .post(parsed)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let mut response = response;
+            let mut kept: Vec<u8> = Vec::new();
+            while kept.len() < RESPONSE_BODY_LIMIT {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                    // A body that breaks off after the status is still an answer.
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            kept.truncate(RESPONSE_BODY_LIMIT);
+            Ok::<_, reqwest::Error>((status, retry_after, kept))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => fail(
+                ErrorCode::Timeout,
+                format!("no answer within {} ms", timeout.as_millis()),
+            ),
+            Ok(Err(e)) => {
+                let (code, message) = classify(&e);
+                fail(code, message)
+            }
+            Ok(Ok((status, retry_after, kept))) => SendResult {
+                status: Some(status),
+                duration: started.elapsed(),
+                body: (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned()),
+                error: (!(200..300).contains(&status))
+                    .then(|| (ErrorCode::HttpStatus, format!("receiver answered {status}"))),
+                retry_after,
+            },
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error) -> (ErrorCode, String) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<Blocked>() {
+            return (ErrorCode::BlockedAddress, err.to_string());
+        }
+        if err.is::<DnsFailed>() {
+            return (ErrorCode::Dns, err.to_string());
+        }
+        source = err.source();
+    }
+    if e.is_timeout() {
+        (ErrorCode::Timeout, "timed out".into())
+    } else {
+        (
+            ErrorCode::Connection,
+            format!("connection failed: {}", root_cause(e)),
+        )
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    if let Ok(secs) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    delta.to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("soon"), None);
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
+        let parsed = parse_retry_after(&later).expect("date form");
+        assert!(parsed <= Duration::from_secs(90) && parsed >= Duration::from_secs(85));
+    }
+}

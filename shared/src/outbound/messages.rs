@@ -1,0 +1,160 @@
+//! Messages, per-destination deliveries, attempts and idempotency records.
+
+use crate::error::DomainError;
+use crate::model::message::{Attempt, AttemptStatus, Delivery, Message};
+use crate::model::{EndpointId, MessageId, TenantId};
+use crate::store::{ItemKey, Query, Store, TxOp, from_item, to_item};
+use crate::tenancy::tenant_pk;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn message_key(tenant: TenantId, id: MessageId) -> ItemKey {
+    ItemKey::new(tenant_pk(tenant), format!("MSG#{id}"))
+}
+
+pub fn delivery_key(tenant: TenantId, message: MessageId, endpoint: EndpointId) -> ItemKey {
+    ItemKey::new(tenant_pk(tenant), format!("DLV#{message}#{endpoint}"))
+}
+
+/// The attempt-log prefix of one endpoint.
+pub fn attempts_prefix(endpoint: EndpointId) -> String {
+    format!("ATM#{endpoint}#")
+}
+
+pub fn idempotency_key(tenant: TenantId, key: &str) -> ItemKey {
+    use sha2::Digest;
+    ItemKey::new(
+        tenant_pk(tenant),
+        format!("IDEM#{}", hex::encode(sha2::Sha256::digest(key.as_bytes()))),
+    )
+}
+
+/// What a publish with an idempotency key stored, to answer its repeats.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub message_id: MessageId,
+    pub matched: usize,
+    pub ttl: i64,
+}
+
+pub async fn get_message(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: MessageId,
+) -> Result<Option<Message>, DomainError> {
+    Ok(store
+        .get(&message_key(tenant, id))
+        .await?
+        .map(from_item)
+        .transpose()?)
+}
+
+pub async fn get_delivery(
+    store: &dyn Store,
+    tenant: TenantId,
+    message: MessageId,
+    endpoint: EndpointId,
+) -> Result<Option<Delivery>, DomainError> {
+    Ok(store
+        .get(&delivery_key(tenant, message, endpoint))
+        .await?
+        .map(from_item)
+        .transpose()?)
+}
+
+/// Every recorded delivery of one message.
+pub async fn deliveries(
+    store: &dyn Store,
+    tenant: TenantId,
+    message: MessageId,
+) -> Result<Vec<Delivery>, DomainError> {
+    let page = store
+        .query(&Query::prefix(tenant_pk(tenant), format!("DLV#{message}#")).limit(1000))
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Records an attempt and the delivery state it leads to, atomically.
+pub async fn record_attempt(
+    store: &dyn Store,
+    tenant: TenantId,
+    attempt: &Attempt,
+    delivery: &Delivery,
+    ttl: i64,
+) -> Result<(), DomainError> {
+    let mut attempt_item = to_item(
+        &ItemKey::new(
+            tenant_pk(tenant),
+            format!("{}{}", attempts_prefix(attempt.endpoint_id), attempt.id),
+        ),
+        attempt,
+    )?;
+    attempt_item.insert("ttl".into(), json!(ttl));
+    let mut delivery_item = to_item(
+        &delivery_key(tenant, attempt.message_id, delivery.endpoint_id),
+        delivery,
+    )?;
+    delivery_item.insert("ttl".into(), json!(ttl));
+    store
+        .transact(vec![
+            TxOp::Put {
+                item: attempt_item,
+                condition: None,
+            },
+            TxOp::Put {
+                item: delivery_item,
+                condition: None,
+            },
+        ])
+        .await?;
+    Ok(())
+}
+
+/// Stores a delivery state on its own (skips, resets before a resend).
+pub async fn put_delivery(
+    store: &dyn Store,
+    tenant: TenantId,
+    message: MessageId,
+    delivery: &Delivery,
+    ttl: i64,
+) -> Result<(), DomainError> {
+    let mut item = to_item(
+        &delivery_key(tenant, message, delivery.endpoint_id),
+        delivery,
+    )?;
+    item.insert("ttl".into(), json!(ttl));
+    store.put(item, None).await?;
+    Ok(())
+}
+
+/// A page of an endpoint's attempts, newest first, optionally only those with `status`.
+pub async fn attempts(
+    store: &dyn Store,
+    tenant: TenantId,
+    endpoint: EndpointId,
+    limit: usize,
+    after: Option<String>,
+    status: Option<AttemptStatus>,
+) -> Result<(Vec<Attempt>, Option<String>), DomainError> {
+    let page = store
+        .query(
+            &Query::prefix(tenant_pk(tenant), attempts_prefix(endpoint))
+                .backward()
+                .limit(limit)
+                .start_after(after),
+        )
+        .await?;
+    let mut out = Vec::with_capacity(page.items.len());
+    for item in page.items {
+        let attempt: Attempt = from_item(item)?;
+        if status.is_none_or(|s| s == attempt.status) {
+            out.push(attempt);
+        }
+    }
+    Ok((out, page.last_sk))
+}
