@@ -4,6 +4,8 @@
 //! Moto is started by `scripts/test.sh`, which exports `MOTO_ENDPOINT`. A test that needs it
 //! fails loudly when it is missing; none skips.
 
+pub mod receiver;
+
 use std::sync::Arc;
 use switchboard::app::{App, Settings};
 use switchboard::auth::key_format::KeyHash;
@@ -192,5 +194,45 @@ where
             return None;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A delivery worker polling an app's queue for the life of the guard.
+pub struct Worker {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Worker {
+    pub fn start(app: &Arc<App>) -> Self {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(switchboard::queue::worker::run_worker(
+            Arc::clone(&app.queue),
+            Arc::new(switchboard::jobs::Dispatcher::new(Arc::clone(app))),
+            switchboard::queue::worker::WorkerOptions {
+                visibility: std::time::Duration::from_secs(30),
+                idle_wait: std::time::Duration::from_millis(50),
+                concurrency: 2,
+            },
+            rx,
+        ));
+        Self {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Stops polling and waits for the batches in flight to settle.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
     }
 }

@@ -47,8 +47,11 @@ fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     }
 }
 
+/// Whole seconds for SQS, rounded up so that a job never comes back before its delay.
 fn secs(d: Duration, cap: Duration) -> i32 {
-    i32::try_from(d.min(cap).as_secs()).unwrap_or(0)
+    let d = d.min(cap);
+    let whole = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    i32::try_from(whole.min(cap.as_secs())).unwrap_or(0)
 }
 
 /// Creates a work queue and its dead-letter queue as `template.yaml` declares them, returning

@@ -1,0 +1,400 @@
+//! Outbound webhooks end to end, against a real loopback receiver: the admin API over HTTP, the
+//! delivery worker on the app's own queue, on the embedded adapters and on moto.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard::app::App;
+use switchboard::auth::key_format::{self, KeyHash};
+use switchboard_tests::receiver::{Receiver, Reply};
+use switchboard_tests::{Backend, TestApp, TestServer, Worker, app, eventually};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Harness {
+    api: TestServer,
+    key: String,
+    app: Arc<App>,
+    receiver: Receiver,
+    _guard: TestApp,
+}
+
+impl Harness {
+    async fn start(backend: Backend) -> Self {
+        let root = key_format::generate();
+        let guard = app(backend, Some(KeyHash::of(root.expose_secret()))).await;
+        let app = Arc::clone(&guard.app);
+        let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
+        let created: Value = api
+            .http
+            .post(api.url("/v1/tenants"))
+            .bearer_auth(root.expose_secret())
+            .json(&json!({"name": "Outbound"}))
+            .send()
+            .await
+            .expect("tenant")
+            .json()
+            .await
+            .expect("json");
+        let key = created["api_key"]["key"].as_str().expect("key").to_owned();
+        Self {
+            api,
+            key,
+            app,
+            receiver: Receiver::start().await,
+            _guard: guard,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .api
+            .http
+            .request(method, self.api.url(path))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("text");
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).expect("json")
+            },
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
+    /// Creates an endpoint on the receiver path; returns (id, secret).
+    async fn endpoint(&self, path: &str, extra: Value) -> (String, String) {
+        let mut body = json!({"url": self.receiver.url(path)});
+        if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+            b.extend(extra);
+        }
+        let (status, created) = self.post("/v1/webhooks", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        (
+            created["id"].as_str().expect("id").to_owned(),
+            created["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+
+    async fn publish(&self, event_type: &str, data: Value) -> Value {
+        let (status, body) = self
+            .post("/v1/events", json!({"type": event_type, "data": data}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body
+    }
+}
+
+/// Verifies a Standard Webhooks delivery from the spec, independently of Switchboard's signer.
+fn independently_verified(secret: &str, headers: &http::HeaderMap, body: &[u8]) -> bool {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("secret base64");
+    let id = headers["webhook-id"].to_str().expect("id");
+    let ts = headers["webhook-timestamp"].to_str().expect("ts");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("hmac");
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    headers["webhook-signature"]
+        .to_str()
+        .expect("sig")
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+async fn signed_delivery_and_attempt_log(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = Worker::start(&h.app);
+    let (ep, secret) = h
+        .endpoint(
+            "signed",
+            json!({"headers": {"X-Tenant-Tag": "acme"}, "event_types": ["ticket.*"]}),
+        )
+        .await;
+    assert!(secret.starts_with("whsec_"));
+    let published = h
+        .publish(
+            "ticket.created",
+            json!({"id": 42, "subject": "Printer on fire"}),
+        )
+        .await;
+    assert_eq!(published["matched"], json!(1));
+    let got = h.receiver.wait_for("signed", 1, WAIT).await;
+    let delivery = &got[0];
+    let body: Value = serde_json::from_slice(&delivery.body).expect("json body");
+    assert_eq!(body["type"], json!("ticket.created"));
+    assert_eq!(body["data"]["subject"], json!("Printer on fire"));
+    assert_eq!(
+        delivery.headers["webhook-id"],
+        published["id"].as_str().expect("id")
+    );
+    assert_eq!(delivery.headers["content-type"], "application/json");
+    assert_eq!(delivery.headers["x-tenant-tag"], "acme");
+    assert!(
+        independently_verified(&secret, &delivery.headers, &delivery.body),
+        "signature verifies"
+    );
+    let now = chrono::Utc::now().timestamp();
+    let key = switchboard::signing::standard::SigningKey::parse(&secret).expect("secret");
+    assert!(
+        switchboard::signing::standard::verify(
+            &[key],
+            delivery.headers["webhook-id"].to_str().expect("id"),
+            delivery.headers["webhook-timestamp"].to_str().expect("ts"),
+            delivery.headers["webhook-signature"].to_str().expect("sig"),
+            &delivery.body,
+            now,
+            300,
+        )
+        .is_ok()
+    );
+    let mut tampered = delivery.body.to_vec();
+    tampered[2] ^= 1;
+    assert!(!independently_verified(
+        &secret,
+        &delivery.headers,
+        &tampered
+    ));
+
+    let id = published["id"].as_str().expect("id");
+    let event = eventually(WAIT, || async {
+        let e = h.get(&format!("/v1/events/{id}")).await;
+        (e["deliveries"][0]["status"] == json!("succeeded")).then_some(e)
+    })
+    .await
+    .expect("the event shows the delivery succeeded");
+    assert_eq!(event["deliveries"][0]["attempts"], json!(1));
+    assert_eq!(event["data"]["id"], json!(42));
+    let attempts = h.get(&format!("/v1/webhooks/{ep}/attempts")).await;
+    assert_eq!(attempts["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(attempts["data"][0]["status_code"], json!(200));
+    assert_eq!(attempts["data"][0]["response_body"], json!("answer 200"));
+    assert_eq!(attempts["data"][0]["message_id"], json!(id));
+    // Nothing matches: not an error.
+    assert_eq!(
+        h.publish("user.deleted", json!({})).await["matched"],
+        json!(0)
+    );
+    worker.stop().await;
+}
+
+async fn retries_in_order_until_success(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = Worker::start(&h.app);
+    h.receiver.script(
+        "flaky",
+        [
+            Reply::Status(500),
+            Reply::RetryAfter(503, 1),
+            Reply::Status(200),
+        ],
+    );
+    let (ep, _) = h.endpoint("flaky", json!({})).await;
+    let published = h.publish("order.paid", json!({"n": 1})).await;
+    let got = h.receiver.wait_for("flaky", 3, WAIT).await;
+    assert!(
+        got[2].at - got[1].at >= Duration::from_millis(900),
+        "Retry-After honoured: {:?}",
+        got[2].at - got[1].at
+    );
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(300),
+        "backoff between attempts"
+    );
+    let ids: Vec<_> = got
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "one webhook-id across retries, for receiver dedupe"
+    );
+    let id = published["id"].as_str().expect("id");
+    let attempts = eventually(WAIT, || async {
+        let a = h.get(&format!("/v1/webhooks/{ep}/attempts")).await;
+        (a["data"].as_array().map(Vec::len) == Some(3)).then_some(a)
+    })
+    .await
+    .expect("three attempts logged");
+    let codes: Vec<_> = attempts["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![json!(200), json!(503), json!(500)],
+        "newest first, as the receiver saw them"
+    );
+    let numbers: Vec<_> = attempts["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|a| a["attempt"].clone())
+        .collect();
+    assert_eq!(numbers, vec![json!(3), json!(2), json!(1)]);
+    assert_eq!(attempts["data"][1]["error_code"], json!("http_status"));
+    let failed = h
+        .get(&format!("/v1/webhooks/{ep}/attempts?status=failed"))
+        .await;
+    assert_eq!(failed["data"].as_array().map(Vec::len), Some(2));
+    let event = h.get(&format!("/v1/events/{id}")).await;
+    assert_eq!(event["deliveries"][0]["status"], json!("succeeded"));
+    assert_eq!(event["deliveries"][0]["attempts"], json!(3));
+    worker.stop().await;
+    assert_eq!(
+        h.receiver.seen("flaky").len(),
+        3,
+        "no attempt after success"
+    );
+    assert_eq!(h.app.queue.depth().await.expect("depth"), 0);
+}
+
+async fn gone_disables_and_tells_the_tenant(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = Worker::start(&h.app);
+    h.receiver.script("gone", [Reply::Status(410)]);
+    let (ep, _) = h
+        .endpoint("gone", json!({"event_types": ["invoice.created"]}))
+        .await;
+    let (_ops, _) = h
+        .endpoint("ops", json!({"event_types": ["webhook.disabled"]}))
+        .await;
+    h.publish("invoice.created", json!({})).await;
+    h.receiver.wait_for("gone", 1, WAIT).await;
+    let notice = h.receiver.wait_for("ops", 1, WAIT).await;
+    let body: Value = serde_json::from_slice(&notice[0].body).expect("json");
+    assert_eq!(body["type"], json!("webhook.disabled"));
+    assert_eq!(body["data"]["endpoint_id"], json!(ep));
+    let view = h.get(&format!("/v1/webhooks/{ep}")).await;
+    assert_eq!(view["enabled"], json!(false));
+    assert!(
+        view["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("410"))
+    );
+    // Disabled endpoints match nothing.
+    assert_eq!(
+        h.publish("invoice.created", json!({})).await["matched"],
+        json!(0)
+    );
+    worker.stop().await;
+    assert_eq!(h.receiver.seen("gone").len(), 1, "no retry after 410");
+}
+
+async fn killed_worker_loses_nothing(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let (_ep, _) = h.endpoint("durable", json!({})).await;
+    for i in 0..5 {
+        h.publish("job.done", json!({"i": i})).await;
+    }
+    // A worker takes the batch and dies before settling any of it.
+    let taken = h
+        .app
+        .queue
+        .receive(10, Duration::from_secs(1))
+        .await
+        .expect("receive");
+    assert!(!taken.is_empty());
+    drop(taken);
+    let worker = Worker::start(&h.app);
+    let got = h.receiver.wait_for("durable", 5, WAIT).await;
+    let mut seen: Vec<i64> = got
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).expect("json")["data"]["i"]
+                .as_i64()
+                .expect("i")
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        vec![0, 1, 2, 3, 4],
+        "every event delivered after the crash"
+    );
+    worker.stop().await;
+}
+
+async fn idempotent_publish_fans_out_once(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = Worker::start(&h.app);
+    let (ep, _) = h.endpoint("once", json!({})).await;
+    let body =
+        json!({"type": "payment.captured", "data": {"amount": 100}, "idempotency_key": "pay-123"});
+    let (s1, first) = h.post("/v1/events", body.clone()).await;
+    let (s2, second) = h.post("/v1/events", body.clone()).await;
+    assert_eq!((s1, s2), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(first, second, "the original answer");
+    let (s3, clash) = h.post("/v1/events", json!({"type": "payment.captured", "data": {"amount": 999}, "idempotency_key": "pay-123"})).await;
+    assert_eq!(s3, StatusCode::CONFLICT, "{clash}");
+    h.receiver.wait_for("once", 1, WAIT).await;
+    eventually(WAIT, || async {
+        let a = h.get(&format!("/v1/webhooks/{ep}/attempts")).await;
+        (a["data"].as_array().map(Vec::len) == Some(1)).then_some(())
+    })
+    .await
+    .expect("attempt logged");
+    worker.stop().await;
+    assert_eq!(
+        h.app.queue.depth().await.expect("depth"),
+        0,
+        "no second job was queued"
+    );
+    assert_eq!(h.receiver.seen("once").len(), 1, "delivered once");
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(Backend::Embedded).await; })*
+        }
+        mod aws {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(Backend::Aws).await; })*
+        }
+    };
+}
+
+on_both!(
+    signed_delivery_and_attempt_log,
+    retries_in_order_until_success,
+    gone_disables_and_tells_the_tenant,
+    killed_worker_loses_nothing,
+    idempotent_publish_fans_out_once,
+);
