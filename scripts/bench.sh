@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks `switchboard serve` on the embedded default and reports what BENCHMARKS.md records:
 #   - authenticated GET /v1/api-keys: requests/s and p50/p99 latency at 64 connections (wrk);
-#   - the stripped size of each Lambda binary (release profile: lto, codegen-units=1, strip).
+#   - the stripped size of each Lambda binary (release profile: lto, codegen-units=1, strip);
+#   - outbound: 20,000 events to 10 endpoints on a local receiver (deliveries/s, events/s, p50/p99
+#     publish->delivery at half the sustained rate, serve's peak RSS), then the 1-endpoint case;
+#   - sign+verify of a 2 KiB body per core.
 # Usage: scripts/bench.sh [seconds]   (default 20 s of load after a 3 s warm-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +15,7 @@ cargo build --release --locked -q -p switchboard-cli -p switchboard-admin -p swi
 
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-RUST_LOG=warn target/release/switchboard serve --addr "127.0.0.1:$port" --data-dir "$data" > "$data/serve.out" 2>&1 &
+SWITCHBOARD_ALLOW_CIDRS=127.0.0.1/32 RUST_LOG=warn target/release/switchboard serve --addr "127.0.0.1:$port" --data-dir "$data" > "$data/serve.out" 2>&1 &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$data/serve.out" && break; sleep 0.1; done
@@ -38,8 +41,18 @@ p99=$(awk '$1=="99%" {print $2}' "$data/wrk.out")
 rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 
 echo
+echo "== outbound: 20000 events x 10 endpoints, then 1 endpoint (receiver in the bench driver)"
+target/release/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 10 | tee "$data/out10.txt"
+rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
+target/release/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
+echo "== sign+verify"
+target/release/switchboard bench sign | tee "$data/sign.txt"
+
+echo
 echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
 echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 req/s, p99 <= 10ms); serve peak RSS ${rss}"
+echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
+cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt"
 for f in admin intake delivery; do
   size=$(stat -c %s "target/release/switchboard-$f")
   echo "switchboard-$f: $(python3 -c "print(f'{$size/1e6:.1f}')") MB stripped ($(uname -m); target <= 15 MB)"

@@ -94,3 +94,17 @@ pub async fn aws_init(table: &str, queue: &str) -> Result<()> {
     println!("export KMS_KEY_ID={key_id}");
     Ok(())
 }
+
+pub async fn receive(addr: SocketAddr, secrets: &[String]) -> Result<()> {
+    let keys = secrets
+        .iter()
+        .map(|s| switchboard::signing::standard::SigningKey::parse(s))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("Receiving webhooks on http://{addr}/ (Ctrl-C to stop)");
+    tokio::select! {
+        _ = crate::receiver::serve(listener, keys, false, Default::default()) => {}
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}

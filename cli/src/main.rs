@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod commands;
+mod receiver;
+mod sign;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +38,46 @@ enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+    /// Print the `webhook-signature` of a message (Standard Webhooks).
+    Sign {
+        #[arg(long)]
+        secret: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        timestamp: i64,
+        #[arg(long)]
+        body_file: PathBuf,
+    },
+    /// Check a delivery's signature; exits non-zero if it does not verify.
+    Verify {
+        #[arg(long, default_value = "standard_webhooks")]
+        provider: String,
+        #[arg(long)]
+        secret: String,
+        /// A header as `name: value`; repeat for each (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        #[arg(long)]
+        body_file: PathBuf,
+        /// Check the timestamp against this time (epoch seconds) instead of now.
+        #[arg(long)]
+        now: Option<i64>,
+    },
+    /// A local webhook receiver that verifies and prints every delivery.
+    Receive {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        addr: SocketAddr,
+        /// The endpoint's `whsec_` secret; repeat during a rotation.
+        #[arg(long)]
+        secret: Vec<String>,
+    },
+    /// Benchmarks (see scripts/bench.sh).
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
     /// Create the table, queues and KMS key in an AWS account or emulator (`AWS_ENDPOINT_URL`).
     AwsInit {
@@ -71,6 +114,21 @@ async fn main() -> ExitCode {
             command: DemoCommand::Seed { data_dir },
         } => commands::demo_seed(data_dir).await,
         Command::AwsInit { table, queue } => commands::aws_init(&table, &queue).await,
+        Command::Sign {
+            secret,
+            id,
+            timestamp,
+            body_file,
+        } => sign::sign(&secret, &id, timestamp, &body_file),
+        Command::Verify {
+            provider,
+            secret,
+            headers,
+            body_file,
+            now,
+        } => sign::verify_delivery(&provider, &secret, &headers, &body_file, now),
+        Command::Receive { addr, secret } => commands::receive(addr, &secret).await,
+        Command::Bench { command } => bench::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,261 @@
+//! The benchmark drivers behind `scripts/bench.sh`: outbound throughput and latency against a
+//! running `serve`, and the sign+verify micro-benchmark.
+
+use crate::receiver::{self, Tally};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use switchboard::signing::standard::{SigningKey, signature_header, verify};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Publish events to a running `serve` and measure delivery to a local receiver.
+    Outbound {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        root_key: String,
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        #[arg(long, default_value_t = 10)]
+        endpoints: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Seconds of the paced run at half the measured rate (latency).
+        #[arg(long, default_value_t = 10)]
+        paced_seconds: u64,
+    },
+    /// Sign and verify a 2 KiB body in a loop on one core.
+    Sign {
+        #[arg(long, default_value_t = 300_000)]
+        iterations: u32,
+    },
+}
+
+pub async fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::Outbound {
+            base,
+            root_key,
+            events,
+            endpoints,
+            concurrency,
+            paced_seconds,
+        } => {
+            outbound(
+                &base,
+                &root_key,
+                events,
+                endpoints,
+                concurrency,
+                paced_seconds,
+            )
+            .await
+        }
+        BenchCommand::Sign { iterations } => {
+            sign(iterations);
+            Ok(())
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn latencies(tally: &Tally) -> (f64, f64) {
+    let mut l = tally
+        .latencies_ms
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    l.sort_by(f64::total_cmp);
+    (percentile(&l, 0.50), percentile(&l, 0.99))
+}
+
+async fn post(http: &reqwest::Client, url: String, key: &str, body: Value) -> Result<Value> {
+    let resp = http.post(url).bearer_auth(key).json(&body).send().await?;
+    let status = resp.status();
+    let value: Value = resp.json().await?;
+    if !status.is_success() {
+        return Err(format!("{status}: {value}").into());
+    }
+    Ok(value)
+}
+
+async fn wait_for(tally: &Tally, expected: u64, within: Duration) -> Option<Instant> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if tally.received.load(Ordering::Relaxed) >= expected {
+            return Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
+}
+
+async fn publish_many(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    count: usize,
+    concurrency: usize,
+    pace: Option<Duration>,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (http, url, key, next) = (
+            http.clone(),
+            format!("{base}/v1/events"),
+            key.to_owned(),
+            Arc::clone(&next),
+        );
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, String>(());
+                }
+                if let Some(gap) = pace {
+                    let due = started + gap * i as u32;
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                post(
+                    &http,
+                    url.clone(),
+                    &key,
+                    json!({"type": "bench.event", "data": {"i": i, "pad": "x".repeat(512)}}),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(started.elapsed())
+}
+
+async fn outbound(
+    base: &str,
+    root_key: &str,
+    events: usize,
+    endpoints: usize,
+    concurrency: usize,
+    paced_seconds: u64,
+) -> Result<()> {
+    let tally = Arc::new(Tally::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver_url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(receiver::serve(
+        listener,
+        Vec::new(),
+        true,
+        Arc::clone(&tally),
+    ));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+
+    let tenant = post(
+        &http,
+        format!("{base}/v1/tenants"),
+        root_key,
+        json!({"name": "bench"}),
+    )
+    .await?;
+    let key = tenant["api_key"]["key"]
+        .as_str()
+        .ok_or("no key")?
+        .to_owned();
+    for i in 0..endpoints {
+        post(
+            &http,
+            format!("{base}/v1/webhooks"),
+            &key,
+            json!({"url": format!("{receiver_url}/e{i}"), "event_types": ["bench.*"]}),
+        )
+        .await?;
+    }
+
+    // Throughput: publish as fast as `concurrency` publishers can, then wait for every delivery.
+    let expected = (events * endpoints) as u64;
+    let started = Instant::now();
+    let publish_time = publish_many(&http, base, &key, events, concurrency, None).await?;
+    let done = wait_for(&tally, expected, Duration::from_secs(600))
+        .await
+        .ok_or("deliveries did not finish in 10 minutes")?;
+    let total = done - started;
+    let deliveries_per_s = expected as f64 / total.as_secs_f64();
+    let events_per_s = events as f64 / publish_time.as_secs_f64();
+    let sustained_events = events as f64 / total.as_secs_f64();
+    let (p50_all, p99_all) = latencies(&tally);
+    println!(
+        "outbound, {endpoints} endpoints: {events} events published in {:.2}s ({events_per_s:.0} events/s), \
+              {expected} deliveries in {:.2}s ({deliveries_per_s:.0} deliveries/s); publish->delivery p50 {p50_all:.1} ms, p99 {p99_all:.1} ms (saturated)",
+        publish_time.as_secs_f64(),
+        total.as_secs_f64()
+    );
+
+    // Latency at half the sustained rate.
+    if let Ok(mut l) = tally.latencies_ms.lock() {
+        l.clear();
+    }
+    let rate = (sustained_events / 2.0).max(1.0);
+    let count = (rate * paced_seconds as f64) as usize;
+    let before = tally.received.load(Ordering::Relaxed);
+    publish_many(
+        &http,
+        base,
+        &key,
+        count,
+        concurrency,
+        Some(Duration::from_secs_f64(1.0 / rate)),
+    )
+    .await?;
+    wait_for(
+        &tally,
+        before + (count * endpoints) as u64,
+        Duration::from_secs(300),
+    )
+    .await
+    .ok_or("paced deliveries did not finish")?;
+    let (p50, p99) = latencies(&tally);
+    println!(
+        "outbound, {endpoints} endpoints, paced at {rate:.0} events/s ({:.0} deliveries/s): publish->delivery p50 {p50:.1} ms, p99 {p99:.1} ms",
+        rate * endpoints as f64
+    );
+    let bad = tally.bad_signatures.load(Ordering::Relaxed);
+    if bad > 0 {
+        return Err(format!("{bad} deliveries failed signature checks").into());
+    }
+    Ok(())
+}
+
+fn sign(iterations: u32) {
+    let (key, _) = SigningKey::generate(32);
+    let body = vec![b'a'; 2048];
+    let keys = [key];
+    let started = Instant::now();
+    for i in 0..iterations {
+        let id = format!("msg_{i}");
+        let header = signature_header(&keys, &id, 1_700_000_000, &body);
+        assert!(verify(&keys, &id, "1700000000", &header, &body, 1_700_000_000, 300).is_ok());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "sign+verify, 2 KiB body: {:.0}/s on one core ({iterations} in {secs:.2}s)",
+        f64::from(iterations) / secs
+    );
+}
