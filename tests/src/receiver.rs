@@ -28,6 +28,7 @@ pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub at: Instant,
+    pub wall: std::time::SystemTime,
 }
 
 #[derive(Default)]
@@ -122,6 +123,7 @@ async fn handle(
             headers,
             body,
             at: Instant::now(),
+            wall: std::time::SystemTime::now(),
         });
         inner.script.get_mut(&path).and_then(VecDeque::pop_front)
     };

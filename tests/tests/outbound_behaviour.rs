@@ -1,0 +1,670 @@
+//! The finer points of outbound delivery, on the embedded adapters with a loopback receiver:
+//! rotation, the SSRF guard, timeouts and hostile receivers, rate limits, test sends, recovery,
+//! resend, subscription globs, auto-disable, and bad input.
+
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use switchboard::app::{App, Settings};
+use switchboard::auth::key_format::{self, KeyHash};
+use switchboard::queue::embedded::EmbeddedQueue;
+use switchboard::signing::standard::{SigningKey, verify};
+use switchboard::store::embedded::EmbeddedStore;
+use switchboard_tests::receiver::{Receiver, Reply};
+use switchboard_tests::{TestServer, Worker, embedded_db, eventually, test_settings};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct H {
+    api: TestServer,
+    key: String,
+    app: Arc<App>,
+    receiver: Receiver,
+    db: Arc<switchboard::store::embedded::Database>,
+    _dir: tempfile::TempDir,
+}
+
+fn app_on(
+    db: &Arc<switchboard::store::embedded::Database>,
+    dir: &std::path::Path,
+    settings: Settings,
+) -> Arc<App> {
+    let keys =
+        switchboard::crypto::local::LocalKeyProvider::load_or_create(&dir.join("master.key"))
+            .expect("key");
+    App::new(
+        Arc::new(EmbeddedStore::new(Arc::clone(db))),
+        Arc::new(EmbeddedQueue::new(Arc::clone(db))),
+        Arc::new(keys),
+        settings,
+    )
+    .expect("app")
+}
+
+impl H {
+    async fn start() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    async fn with(tune: impl FnOnce(&mut Settings)) -> Self {
+        let root = key_format::generate();
+        let (db, dir) = embedded_db();
+        let mut settings = test_settings(Some(KeyHash::of(root.expose_secret())));
+        tune(&mut settings);
+        let app = app_on(&db, dir.path(), settings);
+        let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
+        let created: Value = api
+            .http
+            .post(api.url("/v1/tenants"))
+            .bearer_auth(root.expose_secret())
+            .json(&json!({"name": "t"}))
+            .send()
+            .await
+            .expect("tenant")
+            .json()
+            .await
+            .expect("json");
+        let key = created["api_key"]["key"].as_str().expect("key").to_owned();
+        Self {
+            api,
+            key,
+            app,
+            receiver: Receiver::start().await,
+            db,
+            _dir: dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .api
+            .http
+            .request(method, self.api.url(path))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("text");
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).expect("json")
+            },
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await.1
+    }
+
+    async fn endpoint_at(&self, url: String, extra: Value) -> (String, String) {
+        let mut body = json!({"url": url});
+        if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+            b.extend(extra);
+        }
+        let (status, created) = self.post("/v1/webhooks", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        (
+            created["id"].as_str().expect("id").to_owned(),
+            created["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+
+    async fn endpoint(&self, path: &str, extra: Value) -> (String, String) {
+        self.endpoint_at(self.receiver.url(path), extra).await
+    }
+
+    async fn publish(&self, event_type: &str) -> String {
+        let (status, body) = self
+            .post("/v1/events", json!({"type": event_type, "data": {}}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn attempts(&self, ep: &str, n: usize) -> Value {
+        eventually(WAIT, || async {
+            let a = self.get(&format!("/v1/webhooks/{ep}/attempts")).await;
+            (a["data"].as_array().map(Vec::len) >= Some(n)).then_some(a)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{n} attempts for {ep}"))
+    }
+}
+
+fn verifies(secret: &str, r: &switchboard_tests::receiver::Received) -> bool {
+    let key = SigningKey::parse(secret).expect("secret");
+    let h = |n: &str| r.headers[n].to_str().expect("header").to_owned();
+    verify(
+        &[key],
+        &h("webhook-id"),
+        &h("webhook-timestamp"),
+        &h("webhook-signature"),
+        &r.body,
+        chrono::Utc::now().timestamp(),
+        300,
+    )
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_signs_with_both_secrets() {
+    let h = H::start().await;
+    let worker = Worker::start(&h.app);
+    let (ep, old) = h.endpoint("rotating", json!({})).await;
+    let (status, rotated) = h
+        .post(
+            &format!("/v1/webhooks/{ep}/secret/rotate"),
+            json!({"grace_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new = rotated["secret"].as_str().expect("secret").to_owned();
+    assert_ne!(new, old);
+    h.publish("a.b").await;
+    let got = h.receiver.wait_for("rotating", 1, WAIT).await;
+    let header = got[0].headers["webhook-signature"].to_str().expect("sig");
+    assert_eq!(
+        header.split(' ').count(),
+        2,
+        "one signature per valid secret: {header}"
+    );
+    assert!(
+        verifies(&old, &got[0]) && verifies(&new, &got[0]),
+        "both secrets verify during the grace period"
+    );
+    // With no grace, only the new secret signs.
+    let (_, rotated) = h
+        .post(
+            &format!("/v1/webhooks/{ep}/secret/rotate"),
+            json!({"grace_seconds": 0}),
+        )
+        .await;
+    let newest = rotated["secret"].as_str().expect("secret").to_owned();
+    h.publish("a.b").await;
+    let got = h.receiver.wait_for("rotating", 2, WAIT).await;
+    assert_eq!(
+        got[1].headers["webhook-signature"]
+            .to_str()
+            .expect("sig")
+            .split(' ')
+            .count(),
+        1
+    );
+    assert!(verifies(&newest, &got[1]) && !verifies(&new, &got[1]) && !verifies(&old, &got[1]));
+    // The secret is never shown again.
+    let view = h.get(&format!("/v1/webhooks/{ep}")).await;
+    let text = view.to_string() + &h.get("/v1/webhooks").await.to_string();
+    assert!(!text.contains("whsec_") && view.get("secret").is_none());
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_blocked_without_a_connection() {
+    // One store, two processes: the first lets loopback through (as a developer's would), the
+    // second delivers with the default policy and must refuse both a literal and a name.
+    let h = H::start().await;
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let counter = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let (literal, _) = h
+        .endpoint_at(
+            format!("http://127.0.0.1:{port}/x"),
+            json!({"max_attempts": 1}),
+        )
+        .await;
+    let (named, _) = h
+        .endpoint_at(
+            format!("http://localhost:{port}/x"),
+            json!({"max_attempts": 1}),
+        )
+        .await;
+    let strict = app_on(
+        &h.db,
+        h._dir.path(),
+        Settings {
+            root_key_hash: None,
+            ..test_settings(None)
+        }
+        .strict(),
+    );
+    let worker = Worker::start(&strict);
+    h.publish("x.y").await;
+    for ep in [&literal, &named] {
+        let a = h.attempts(ep, 1).await;
+        assert_eq!(
+            a["data"][0]["error_code"],
+            json!("blocked_address"),
+            "{ep}: {a}"
+        );
+        assert_eq!(a["data"][0]["status_code"], Value::Null);
+    }
+    worker.stop().await;
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection was made"
+    );
+}
+
+trait Strict {
+    fn strict(self) -> Self;
+}
+
+impl Strict for Settings {
+    fn strict(mut self) -> Self {
+        self.delivery.policy = Default::default();
+        self
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_receivers_cannot_exhaust_the_worker() {
+    let h = H::start().await;
+    let worker = Worker::start(&h.app);
+    h.receiver.script("hang", [Reply::Hang]);
+    h.receiver.script("endless", [Reply::Endless]);
+    let (hang, _) = h
+        .endpoint(
+            "hang",
+            json!({"timeout_ms": 1000, "max_attempts": 1, "event_types": ["slow.*"]}),
+        )
+        .await;
+    let (endless, _) = h
+        .endpoint(
+            "endless",
+            json!({"timeout_ms": 2000, "max_attempts": 1, "event_types": ["big.*"]}),
+        )
+        .await;
+    // A server that accepts and hangs up at once.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let (closer, _) = h
+        .endpoint_at(
+            format!("http://127.0.0.1:{port}/"),
+            json!({"max_attempts": 1, "event_types": ["close.*"]}),
+        )
+        .await;
+    h.publish("slow.x").await;
+    h.publish("big.x").await;
+    h.publish("close.x").await;
+    let a = h.attempts(&hang, 1).await;
+    assert_eq!(a["data"][0]["error_code"], json!("timeout"));
+    let ms = a["data"][0]["duration_ms"].as_u64().expect("ms");
+    assert!(
+        (1000..5000).contains(&ms),
+        "stopped at the timeout: {ms} ms"
+    );
+    let a = h.attempts(&endless, 1).await;
+    assert_eq!(a["data"][0]["status_code"], json!(200));
+    let kept = a["data"][0]["response_body"].as_str().expect("body").len();
+    assert!(kept <= 4096 && kept > 0, "response kept to 4 KiB: {kept}");
+    let a = h.attempts(&closer, 1).await;
+    assert_eq!(a["data"][0]["error_code"], json!("connection"), "{a}");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_delays_instead_of_dropping() {
+    let h = H::start().await;
+    let worker = Worker::start(&h.app);
+    h.endpoint("limited", json!({"rate_limit_per_s": 2})).await;
+    for _ in 0..6 {
+        h.publish("burst.x").await;
+    }
+    let got = h.receiver.wait_for("limited", 6, WAIT).await;
+    let mut per_second = std::collections::BTreeMap::new();
+    for r in &got {
+        let second = r.wall.duration_since(UNIX_EPOCH).expect("time").as_secs();
+        *per_second.entry(second).or_insert(0) += 1;
+    }
+    assert!(
+        per_second.values().all(|&n| n <= 2),
+        "at most 2 per second: {per_second:?}"
+    );
+    assert!(
+        per_second.len() >= 3,
+        "spread over at least 3 seconds: {per_second:?}"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_send_resend_and_recover() {
+    let h = H::start().await;
+    let worker = Worker::start(&h.app);
+    let (ep, secret) = h.endpoint("ops", json!({"max_attempts": 1})).await;
+    let (status, attempt) = h.post(&format!("/v1/webhooks/{ep}/test"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{attempt}");
+    assert_eq!(attempt["status_code"], json!(200));
+    assert_eq!(attempt["event_type"], json!("webhook.test"));
+    let got = h.receiver.wait_for("ops", 1, WAIT).await;
+    assert!(verifies(&secret, &got[0]));
+
+    // A delivery that dies (one attempt, 500)…
+    h.receiver.script("ops", [Reply::Status(500)]);
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let id = h.publish("order.failed").await;
+    let dead = eventually(WAIT, || async {
+        let e = h.get(&format!("/v1/events/{id}")).await;
+        (e["deliveries"][0]["status"] == json!("failed")).then_some(e)
+    })
+    .await;
+    assert!(
+        dead.is_some(),
+        "the delivery is failed after its only attempt"
+    );
+    // …is re-sent by recovery.
+    let (status, _) = h
+        .post(
+            &format!("/v1/webhooks/{ep}/recover"),
+            json!({"since": since}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let recovered = eventually(WAIT, || async {
+        let e = h.get(&format!("/v1/events/{id}")).await;
+        (e["deliveries"][0]["status"] == json!("succeeded")).then_some(e)
+    })
+    .await;
+    assert!(recovered.is_some(), "recovery delivered it");
+    // Resend delivers it once more.
+    let before = h.receiver.seen("ops").len();
+    let (status, body) = h.post(&format!("/v1/events/{id}/resend"), json!({})).await;
+    assert_eq!(
+        (status, body["queued"].clone()),
+        (StatusCode::ACCEPTED, json!(1))
+    );
+    h.receiver.wait_for("ops", before + 1, WAIT).await;
+    let (status, _) = h
+        .post(
+            &format!("/v1/events/{id}/resend"),
+            json!({"endpoint_id": "ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_endpoints_are_disabled_after_the_window() {
+    let h = H::with(|s| s.delivery.disable_after = Duration::ZERO).await;
+    let worker = Worker::start(&h.app);
+    h.receiver.script(
+        "dying",
+        [Reply::Status(500), Reply::Status(500), Reply::Status(500)],
+    );
+    let (ep, _) = h
+        .endpoint("dying", json!({"event_types": ["x.*"], "max_attempts": 3}))
+        .await;
+    h.endpoint("notices", json!({"event_types": ["webhook.disabled"]}))
+        .await;
+    h.publish("x.y").await;
+    let notice = h.receiver.wait_for("notices", 1, WAIT).await;
+    let body: Value = serde_json::from_slice(&notice[0].body).expect("json");
+    assert_eq!(body["data"]["endpoint_id"], json!(ep));
+    let view = h.get(&format!("/v1/webhooks/{ep}")).await;
+    assert_eq!(view["enabled"], json!(false));
+    assert!(
+        view["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no successful delivery")),
+        "{view}"
+    );
+    // Re-enabling clears the failure state.
+    let (_, view) = h
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/webhooks/{ep}"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(
+        (view["enabled"].clone(), view["failing_since"].clone()),
+        (json!(true), Value::Null)
+    );
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_match_globs() {
+    let h = H::start().await;
+    for types in [
+        json!(["ticket.*"]),
+        json!(["ticket.created"]),
+        json!(["*"]),
+        json!(["user.*"]),
+        json!(["ticket.updated"]),
+    ] {
+        h.endpoint("g", json!({"event_types": types})).await;
+    }
+    let count = |t: &'static str| {
+        let h = &h;
+        async move { h.post("/v1/events", json!({"type": t, "data": {}})).await.1["matched"].clone() }
+    };
+    assert_eq!(count("ticket.created").await, json!(3));
+    assert_eq!(count("ticket.comment.added").await, json!(2));
+    assert_eq!(count("user.signed_up").await, json!(2));
+    assert_eq!(count("billing.paid").await, json!(1));
+    // Deleted endpoints stop matching at once.
+    let list = h.get("/v1/webhooks").await;
+    let catch_all = list["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|e| e["event_types"] == json!(["*"]))
+        .expect("catch-all");
+    let (status, _) = h
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/webhooks/{}", catch_all["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(count("billing.paid").await, json!(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_names_the_field() {
+    let h = H::start().await;
+    let cases = [
+        (json!({"url": "not a url"}), "url"),
+        (json!({"url": "ftp://example.com/x"}), "url"),
+        (json!({"url": "http://10.0.0.7/hook"}), "url"),
+        (json!({"url": "http://[::ffff:169.254.169.254]/"}), "url"),
+        (
+            json!({"url": "https://example.com", "headers": {"webhook-signature": "x"}}),
+            "headers.webhook-signature",
+        ),
+        (
+            json!({"url": "https://example.com", "headers": {"X-Big": "v".repeat(2000)}}),
+            "headers.X-Big",
+        ),
+        (
+            json!({"url": "https://example.com", "event_types": ["ticket.*.created"]}),
+            "event_types[0]",
+        ),
+        (
+            json!({"url": "https://example.com", "event_types": []}),
+            "event_types",
+        ),
+        (
+            json!({"url": "https://example.com", "timeout_ms": 999}),
+            "timeout_ms",
+        ),
+        (
+            json!({"url": "https://example.com", "timeout_ms": 30_001}),
+            "timeout_ms",
+        ),
+        (
+            json!({"url": "https://example.com", "max_attempts": 0}),
+            "max_attempts",
+        ),
+        (
+            json!({"url": "https://example.com", "rate_limit_per_s": 0}),
+            "rate_limit_per_s",
+        ),
+        (
+            json!({"url": "https://example.com", "secret": "mine"}),
+            "secret",
+        ),
+        (json!({"event_types": ["*"]}), "url"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = h.post("/v1/webhooks", body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {problem}"
+        );
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(fields.contains(&field), "{body}: {fields:?}");
+    }
+    let events = [
+        (
+            json!({"type": "bad type!", "data": {}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "type",
+        ),
+        (
+            json!({"data": {}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "type",
+        ),
+        (
+            json!({"type": "a.b"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "data",
+        ),
+        (
+            json!({"type": "a.b", "data": {}, "idempotency_key": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key",
+        ),
+    ];
+    for (body, status, field) in events {
+        let (got, problem) = h.post("/v1/events", body.clone()).await;
+        assert_eq!(got, status, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], json!(field), "{body}");
+    }
+    let (status, _) = h
+        .post(
+            "/v1/events",
+            json!({"type": "a.b", "data": {"blob": "x".repeat(300 * 1024)}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = h.post("/v1/webhooks/ep_nonsense/test", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = h
+        .post("/v1/webhooks/ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/test", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, problem) = h
+        .call(
+            reqwest::Method::GET,
+            "/v1/webhooks/ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/attempts?status=meh",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("status"))
+    );
+}
+
+#[test]
+fn published_signature_vectors_hold() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/signatures.json");
+    let vectors: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let case = vectors["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["provider"] == "standard_webhooks")
+        .expect("standard webhooks vector");
+    let key = SigningKey::parse(case["secret"].as_str().expect("secret")).expect("key");
+    let h = |n: &str| case["headers"][n].as_str().expect("header").to_owned();
+    let body = case["body"].as_str().expect("body").as_bytes();
+    let now = case["now"].as_i64().expect("now");
+    assert_eq!(
+        key.sign(&h("webhook-id"), now, body),
+        h("webhook-signature")
+    );
+    assert!(
+        verify(
+            &[key.clone()],
+            &h("webhook-id"),
+            &h("webhook-timestamp"),
+            &h("webhook-signature"),
+            body,
+            now,
+            300
+        )
+        .is_ok()
+    );
+    let bad = case["must_fail_with_signature"].as_str().expect("bad");
+    assert!(
+        verify(
+            &[key.clone()],
+            &h("webhook-id"),
+            &h("webhook-timestamp"),
+            bad,
+            body,
+            now,
+            300
+        )
+        .is_err()
+    );
+    let mut flipped = body.to_vec();
+    flipped[0] ^= 1;
+    assert!(
+        verify(
+            &[key],
+            &h("webhook-id"),
+            &h("webhook-timestamp"),
+            &h("webhook-signature"),
+            &flipped,
+            now,
+            300
+        )
+        .is_err()
+    );
+}
