@@ -49,10 +49,11 @@ pub fn root_key() {
     );
 }
 
-pub async fn demo_seed(data_dir: PathBuf) -> Result<()> {
+pub async fn demo_seed(data_dir: PathBuf, receiver: &str) -> Result<()> {
     let config = switchboard::config::Config::for_serve(data_dir, &process_env)?;
     let app = switchboard::app::App::build(&config).await?;
     switchboard::tenancy::demo::seed(app.store.as_ref()).await?;
+    switchboard::tenancy::demo::seed_outbound(&app, receiver).await?;
     println!(
         "Seeded demo tenant {} into the {} store.",
         switchboard::tenancy::demo::TENANT_ID,

@@ -94,6 +94,9 @@ enum DemoCommand {
     Seed {
         #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
         data_dir: PathBuf,
+        /// Where the demo endpoints deliver (`/demo`, `/demo-retry` below it).
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        receiver: String,
     },
 }
 
@@ -111,8 +114,8 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Demo {
-            command: DemoCommand::Seed { data_dir },
-        } => commands::demo_seed(data_dir).await,
+            command: DemoCommand::Seed { data_dir, receiver },
+        } => commands::demo_seed(data_dir, &receiver).await,
         Command::AwsInit { table, queue } => commands::aws_init(&table, &queue).await,
         Command::Sign {
             secret,

@@ -10,6 +10,7 @@ use switchboard::jobs::Dispatcher;
 use switchboard::lambda::handle_sqs_batch;
 use switchboard::queue::Queue;
 use switchboard::tenancy::demo;
+use switchboard_tests::receiver::{Receiver, Reply};
 use switchboard_tests::{Backend, app, sqs_queue};
 use tower::ServiceExt;
 
@@ -28,9 +29,25 @@ const HTTP_EXPECTED: &[(&str, u16)] = &[
     ("admin-revoke-api-key.json", 200),
     ("admin-roll-api-key.json", 201),
     ("admin-update-api-key.json", 200),
+    ("admin-create-webhook.json", 201),
+    ("admin-list-webhooks.json", 200),
+    ("admin-get-webhook.json", 200),
+    ("admin-update-webhook.json", 200),
+    ("admin-delete-webhook.json", 204),
+    ("admin-rotate-webhook-secret.json", 200),
+    ("admin-test-webhook.json", 200),
+    ("admin-list-webhook-attempts.json", 200),
+    ("admin-recover-webhook.json", 202),
+    ("admin-publish-event.json", 202),
+    ("admin-get-event.json", 200),
+    ("admin-resend-event.json", 202),
     ("intake-unknown-integration.json", 404),
 ];
-const SQS_SAMPLES: &[&str] = &["delivery-undeliverable-jobs.json"];
+const SQS_SAMPLES: &[&str] = &[
+    "delivery-undeliverable-jobs.json",
+    "delivery-deliver-success.json",
+    "delivery-deliver-retry.json",
+];
 
 fn event_files() -> BTreeMap<String, String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
@@ -69,6 +86,10 @@ async fn drive_http_events(backend: Backend) {
         demo::seed(test_app.app.store.as_ref())
             .await
             .expect("seed demo data");
+        let receiver = Receiver::start().await;
+        demo::seed_outbound(&test_app.app, &receiver.base)
+            .await
+            .expect("seed demo endpoints");
         let router = if name.starts_with("intake-") {
             switchboard::api::intake_router(Arc::clone(&test_app.app))
         } else {
@@ -114,46 +135,90 @@ async fn api_gateway_events_on_aws_adapters() {
     drive_http_events(Backend::Aws).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqs_batches_through_the_delivery_handler() {
+/// Drives one SQS sample through the delivery handler on a fresh seeded app; returns the batch
+/// response, the SQS queue pair it settled on, and the receiver.
+async fn drive_sqs(
+    name: &str,
+) -> (
+    aws_lambda_events::event::sqs::SqsBatchResponse,
+    switchboard::queue::sqs::SqsQueue,
+    Receiver,
+    usize,
+) {
     let files = event_files();
-    for name in SQS_SAMPLES {
-        let test_app = app(Backend::Embedded, None).await;
-        let queue = sqs_queue().await;
-        let event: aws_lambda_events::event::sqs::SqsEvent =
-            serde_json::from_str(&files[*name]).expect("SQS event");
-        let records = event.records.len();
-        let response =
-            handle_sqs_batch(&queue, &Dispatcher::new(Arc::clone(&test_app.app)), event).await;
-        assert!(
-            response.batch_item_failures.is_empty(),
-            "undeliverable jobs are dead-lettered, not retried: {:?}",
-            response
-                .batch_item_failures
-                .iter()
-                .map(|f| &f.item_identifier)
-                .collect::<Vec<_>>()
-        );
-        let mut letters = Vec::new();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while letters.len() < records && std::time::Instant::now() < deadline {
-            letters.extend(queue.dead_letters(10).await.expect("dlq"));
-        }
-        assert_eq!(
-            letters.len(),
-            records,
-            "{name}: every record reaches the DLQ: {letters:?}"
-        );
-        let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
-        assert!(
-            reasons.iter().any(|r| r.starts_with("malformed job")),
-            "{reasons:?}"
-        );
-        assert!(
-            reasons
-                .iter()
-                .any(|r| r.contains("unknown job kind `from_the_future`")),
-            "{reasons:?}"
-        );
+    let test_app = app(Backend::Embedded, None).await;
+    demo::seed(test_app.app.store.as_ref()).await.expect("seed");
+    let receiver = Receiver::start().await;
+    receiver.script("demo-retry", [Reply::Status(500)]);
+    demo::seed_outbound(&test_app.app, &receiver.base)
+        .await
+        .expect("seed endpoints");
+    let queue = sqs_queue().await;
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&files[name]).expect("SQS event");
+    let records = event.records.len();
+    let response =
+        handle_sqs_batch(&queue, &Dispatcher::new(Arc::clone(&test_app.app)), event).await;
+    (response, queue, receiver, records)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_undeliverable_jobs_are_dead_lettered() {
+    let name = "delivery-undeliverable-jobs.json";
+    let (response, queue, _receiver, records) = drive_sqs(name).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "undeliverable jobs are dead-lettered, not retried: {:?}",
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| &f.item_identifier)
+            .collect::<Vec<_>>()
+    );
+    let mut letters = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while letters.len() < records && std::time::Instant::now() < deadline {
+        letters.extend(queue.dead_letters(10).await.expect("dlq"));
     }
+    assert_eq!(
+        letters.len(),
+        records,
+        "{name}: every record reaches the DLQ: {letters:?}"
+    );
+    let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("malformed job")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("unknown job kind `from_the_future`")),
+        "{reasons:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_delivery_success_is_acknowledged() {
+    let (response, _queue, receiver, _) = drive_sqs("delivery-deliver-success.json").await;
+    assert!(response.batch_item_failures.is_empty());
+    let got = receiver.seen("demo");
+    assert_eq!(got.len(), 1, "delivered once");
+    assert_eq!(got[0].headers["webhook-id"], demo::MESSAGE_ID);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_delivery_failure_is_reported_for_retry() {
+    let (response, _queue, receiver, _) = drive_sqs("delivery-deliver-retry.json").await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["8f6f4d1e-0000-4000-8000-000000000011"],
+        "the failed delivery stays on the queue"
+    );
+    assert_eq!(receiver.seen("demo-retry").len(), 1);
 }

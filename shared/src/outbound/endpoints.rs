@@ -58,7 +58,16 @@ pub async fn create(
     tenant: TenantId,
     settings: EndpointSettings,
 ) -> Result<(Endpoint, SecretString), DomainError> {
-    let id = EndpointId::generate();
+    create_with_id(app, tenant, EndpointId::generate(), settings).await
+}
+
+/// Creates an endpoint with a given id (demo data); fails with a conflict if it exists.
+pub async fn create_with_id(
+    app: &App,
+    tenant: TenantId,
+    id: EndpointId,
+    settings: EndpointSettings,
+) -> Result<(Endpoint, SecretString), DomainError> {
     let (secret, text) = new_secret(app, tenant, id).await?;
     let now = Utc::now();
     let endpoint = Endpoint {

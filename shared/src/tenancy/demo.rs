@@ -15,6 +15,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// The demo tenant's id.
 pub const TENANT_ID: &str = "ten_01JDEM0TENANT0000000000000";
+/// The demo endpoint (answers 2xx in the events test) and one that fails (retry sample).
+pub const ENDPOINT_ID: &str = "ep_01JDEM0ENDP01NT00000000000";
+pub const RETRY_ENDPOINT_ID: &str = "ep_01JDEM0RETRYENDP0000000000";
+/// A demo event fanned out to both demo endpoints.
+pub const MESSAGE_ID: &str = "msg_01JDEM0MESSAGE000000000000";
 /// The demo admin key's id.
 pub const ADMIN_KEY_ID: &str = "key_01JDEM0ADM1NKEY00000000000";
 /// A second demo key (scope `webhooks:read`) that the revoke and delete sample events act on, so
@@ -98,7 +103,65 @@ mod tests {
         assert!(TENANT_ID.parse::<TenantId>().is_ok());
         assert!(ADMIN_KEY_ID.parse::<KeyId>().is_ok());
         assert!(SPARE_KEY_ID.parse::<KeyId>().is_ok());
+        assert!(ENDPOINT_ID.parse::<crate::model::EndpointId>().is_ok());
+        assert!(
+            RETRY_ENDPOINT_ID
+                .parse::<crate::model::EndpointId>()
+                .is_ok()
+        );
+        assert!(MESSAGE_ID.parse::<crate::model::MessageId>().is_ok());
         assert!(key_format::check(admin_key().expose_secret()).is_ok());
         assert!(key_format::check(root_key().expose_secret()).is_ok());
     }
+}
+
+/// Writes the demo endpoints (pointing at `receiver_base` + `/demo` and `/demo-retry`) and a
+/// demo event addressed to both, unless they exist already. Needs the app: the endpoints'
+/// signing secrets are sealed with its key provider.
+pub async fn seed_outbound(app: &crate::app::App, receiver_base: &str) -> Result<(), DomainError> {
+    use crate::model::endpoint::EndpointSettings;
+    use crate::model::message::Message;
+    use crate::model::{EndpointId, MessageId};
+    use crate::outbound::{endpoints, messages};
+    let parse =
+        |what: &str, e: crate::model::IdError| DomainError::Internal(format!("demo {what}: {e}"));
+    let tenant: TenantId = TENANT_ID.parse().map_err(|e| parse("tenant", e))?;
+    let ok: EndpointId = ENDPOINT_ID.parse().map_err(|e| parse("endpoint", e))?;
+    let retry: EndpointId = RETRY_ENDPOINT_ID
+        .parse()
+        .map_err(|e| parse("endpoint", e))?;
+    let message_id: MessageId = MESSAGE_ID.parse().map_err(|e| parse("message", e))?;
+    for (id, path) in [(ok, "demo"), (retry, "demo-retry")] {
+        if endpoints::get(app.store.as_ref(), tenant, id).await.is_ok() {
+            continue;
+        }
+        let settings = EndpointSettings {
+            url: format!("{}/{path}", receiver_base.trim_end_matches('/')),
+            event_types: vec!["demo.*".into()],
+            headers: Default::default(),
+            description: format!("demo endpoint ({path})"),
+            enabled: true,
+            timeout_ms: 5_000,
+            max_attempts: 3,
+            rate_limit_per_s: None,
+        };
+        endpoints::create_with_id(app, tenant, id, settings).await?;
+    }
+    let now = Utc::now();
+    let message = Message {
+        id: message_id,
+        tenant_id: tenant,
+        event_type: "demo.created".into(),
+        body: r#"{"type":"demo.created","timestamp":"2026-01-01T00:00:00.000Z","data":{"hello":"world"}}"#.into(),
+        created_at: now,
+        destinations: vec![ok, retry],
+        ttl: now.timestamp() + 30 * 24 * 3600,
+    };
+    app.store
+        .put(
+            crate::store::to_item(&messages::message_key(tenant, message_id), &message)?,
+            None,
+        )
+        .await?;
+    Ok(())
 }
