@@ -133,26 +133,33 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn settle(&self, job: &ReceivedJob, outcome: &Outcome) -> Result<(), QueueError> {
-        let (id, receipt, outcome) = (job.id.clone(), job.receipt.clone(), outcome.clone());
+        self.settle_many(vec![(job.clone(), outcome.clone())]).await
+    }
+
+    async fn settle_many(&self, settled: Vec<(ReceivedJob, Outcome)>) -> Result<(), QueueError> {
         // A stale receipt (the job timed out and another worker holds it now) changes nothing:
         // the current holder settles it.
         self.db
             .write(move |tx| {
-                match outcome {
-                    Outcome::Done => tx.execute(
-                        "DELETE FROM queue WHERE id = ?1 AND receipt = ?2",
-                        params![id, receipt],
-                    ),
-                    Outcome::RetryAfter(after) => tx.execute(
-                        "UPDATE queue SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
-                        params![id, receipt, now_ms() + millis(after)],
-                    ),
-                    Outcome::Dead(reason) => tx.execute(
-                        "UPDATE queue SET dead = 1, dead_reason = ?3 WHERE id = ?1 AND receipt = ?2",
-                        params![id, receipt, reason],
-                    ),
+                let now = now_ms();
+                for (job, outcome) in &settled {
+                    let (id, receipt) = (&job.id, &job.receipt);
+                    match outcome {
+                        Outcome::Done => tx.execute(
+                            "DELETE FROM queue WHERE id = ?1 AND receipt = ?2",
+                            params![id, receipt],
+                        ),
+                        Outcome::RetryAfter(after) => tx.execute(
+                            "UPDATE queue SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
+                            params![id, receipt, now + millis(*after)],
+                        ),
+                        Outcome::Dead(reason) => tx.execute(
+                            "UPDATE queue SET dead = 1, dead_reason = ?3 WHERE id = ?1 AND receipt = ?2",
+                            params![id, receipt, reason],
+                        ),
+                    }
+                    .map_err(sql)?;
                 }
-                .map_err(sql)?;
                 Ok(())
             })
             .await

@@ -93,6 +93,16 @@ pub trait Queue: Send + Sync + 'static {
     ) -> Result<Vec<ReceivedJob>, QueueError>;
     /// Records what became of one received job.
     async fn settle(&self, job: &ReceivedJob, outcome: &Outcome) -> Result<(), QueueError>;
+    /// Settles many jobs at once (one round trip where the adapter can).
+    async fn settle_many(&self, settled: Vec<(ReceivedJob, Outcome)>) -> Result<(), QueueError> {
+        let mut first_error = None;
+        for (job, outcome) in &settled {
+            if let Err(e) = self.settle(job, outcome).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
     /// Records a received job as dead with `reason` without settling its receipt. The Lambda
     /// adapter uses this: Lambda itself deletes the message once the batch reports it done.
     async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError>;

@@ -36,7 +36,7 @@ impl Default for WorkerOptions {
         Self {
             visibility: Duration::from_secs(180),
             idle_wait: Duration::from_millis(250),
-            concurrency: 4,
+            concurrency: 8,
         }
     }
 }
@@ -80,11 +80,12 @@ pub async fn run_worker(
                     continue;
                 }
                 let outcomes = process_batch(handler.as_ref(), &jobs).await;
-                for (job, outcome) in jobs.iter().zip(&outcomes) {
-                    if let Err(e) = queue.settle(job, outcome).await {
-                        // The job stays hidden until its visibility ends, then comes back.
-                        tracing::warn!(job_id = %job.id, error = %e, "settling a job failed");
-                    }
+                if let Err(e) = queue
+                    .settle_many(jobs.into_iter().zip(outcomes).collect())
+                    .await
+                {
+                    // Unsettled jobs stay hidden until their visibility ends, then come back.
+                    tracing::warn!(error = %e, "settling a batch failed");
                 }
             }
         });

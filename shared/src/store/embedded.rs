@@ -14,7 +14,7 @@ use super::{
     condition_holds, now_epoch_seconds,
 };
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,9 +32,23 @@ pub enum Durability {
 
 const READERS: usize = 4;
 
-/// One SQLite database file: a writer connection and a few reader connections.
+/// What a queued write hands back: whether it succeeded (so its savepoint is kept or rolled
+/// back) and how to answer its caller once the group's commit is known.
+type Completion = (bool, Box<dyn FnOnce(Option<&StoreError>) + Send>);
+/// A write waiting for the writer thread.
+type WriteJob = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+
+/// The most writes committed together.
+const MAX_GROUP: usize = 512;
+
+/// One SQLite database file: a writer thread doing group commit, and a few reader connections.
+///
+/// Group commit: concurrent writes queue up for the one writer thread, which runs every waiting
+/// write inside one transaction (each in its own savepoint, so one failing write rolls back only
+/// itself), commits once, and only then answers each caller. Under load many writes share one
+/// commit (and one fsync with `Durability::Full`); alone, a write commits by itself at once.
 pub struct Database {
-    writer: Mutex<Connection>,
+    writer: std::sync::mpsc::Sender<WriteJob>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     path: PathBuf,
@@ -81,8 +95,13 @@ impl Database {
         let readers = (0..READERS)
             .map(|_| open().map(Mutex::new))
             .collect::<Result<_, _>>()?;
+        let (sender, jobs) = std::sync::mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("switchboard-sqlite-writer".into())
+            .spawn(move || write_loop(writer, jobs))
+            .map_err(|e| StoreError::Unavailable(format!("start writer thread: {e}")))?;
         Ok(Arc::new(Self {
-            writer: Mutex::new(writer),
+            writer: sender,
             readers,
             next_reader: AtomicUsize::new(0),
             path: path.to_owned(),
@@ -94,24 +113,32 @@ impl Database {
         &self.path
     }
 
-    /// Runs `f` inside one write transaction on a blocking thread; commits if it returns `Ok`.
+    /// Runs `f` atomically on the writer connection and answers once it is committed. If `f`
+    /// returns an error, none of its changes are kept.
     pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = Arc::clone(self);
-        run_blocking(move || {
-            let mut conn = db
-                .writer
-                .lock()
-                .map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?;
-            let tx = conn.transaction().map_err(sqlite_err)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(sqlite_err)?;
-            Ok(out)
-        })
-        .await
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let reply = move |commit: Option<&StoreError>| {
+                let _ = answer.send(match (result, commit) {
+                    (Ok(v), None) => Ok(v),
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
+                    (Err(e), _) => Err(e),
+                });
+            };
+            (ok, Box::new(reply))
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("the writer thread stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer thread dropped a write".into()))?
     }
 
     /// Runs `f` on a reader connection, in place. Reads are point lookups and short range scans
@@ -141,14 +168,49 @@ impl Database {
     }
 }
 
-async fn run_blocking<T, F>(f: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+/// The writer thread: takes every write waiting, runs them in one transaction, commits once.
+fn write_loop(conn: Connection, jobs: std::sync::mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut replies = Vec::with_capacity(group.len());
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the writes answers each caller with an error: nothing was written.
+            tracing::error!(error = %e, "sqlite writer could not begin a transaction");
+            continue;
+        }
+        for job in group {
+            if let Some(done) = run_in_savepoint(&conn, job) {
+                replies.push(done);
+            }
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(sqlite_err).err();
+        if committed.is_some() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (_, reply) in replies {
+            reply(committed.as_ref());
+        }
+    }
+}
+
+/// Runs one write in its own savepoint; a failed write is rolled back alone. `None` when the
+/// write could not run (its caller then gets an error when the job is dropped).
+fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Option<Completion> {
+    conn.execute_batch("SAVEPOINT w").ok()?;
+    let (ok, reply) = job(conn);
+    let end = if ok {
+        "RELEASE w"
+    } else {
+        "ROLLBACK TO w; RELEASE w"
+    };
+    let _ = conn.execute_batch(end);
+    Some((ok, reply))
 }
 
 /// The embedded item store.
@@ -191,7 +253,7 @@ fn live_item(conn: &Connection, key: &ItemKey, now: i64) -> Result<Option<Item>,
     .transpose()
 }
 
-fn write_item(tx: &Transaction<'_>, item: &Item) -> Result<(), StoreError> {
+fn write_item(tx: &Connection, item: &Item) -> Result<(), StoreError> {
     let key = ItemKey::of(item)?;
     let ttl = item.get("ttl").and_then(Value::as_i64);
     let body = serde_json::to_string(item).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -203,7 +265,7 @@ fn write_item(tx: &Transaction<'_>, item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn delete_item(tx: &Transaction<'_>, key: &ItemKey) -> Result<(), StoreError> {
+fn delete_item(tx: &Connection, key: &ItemKey) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
         params![key.pk, key.sk],
