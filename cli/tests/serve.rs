@@ -40,8 +40,7 @@ fn start(data_dir: &std::path::Path) -> Serve {
             }
         }
     });
-    let serve = Serve { child, lines, addr };
-    serve
+    Serve { child, lines, addr }
 }
 
 impl Serve {

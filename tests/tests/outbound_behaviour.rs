@@ -630,7 +630,7 @@ fn published_signature_vectors_hold() {
     );
     assert!(
         verify(
-            &[key.clone()],
+            std::slice::from_ref(&key),
             &h("webhook-id"),
             &h("webhook-timestamp"),
             &h("webhook-signature"),
@@ -643,7 +643,7 @@ fn published_signature_vectors_hold() {
     let bad = case["must_fail_with_signature"].as_str().expect("bad");
     assert!(
         verify(
-            &[key.clone()],
+            std::slice::from_ref(&key),
             &h("webhook-id"),
             &h("webhook-timestamp"),
             bad,

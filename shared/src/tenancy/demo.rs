@@ -94,27 +94,6 @@ pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn demo_constants_are_valid() {
-        assert!(TENANT_ID.parse::<TenantId>().is_ok());
-        assert!(ADMIN_KEY_ID.parse::<KeyId>().is_ok());
-        assert!(SPARE_KEY_ID.parse::<KeyId>().is_ok());
-        assert!(ENDPOINT_ID.parse::<crate::model::EndpointId>().is_ok());
-        assert!(
-            RETRY_ENDPOINT_ID
-                .parse::<crate::model::EndpointId>()
-                .is_ok()
-        );
-        assert!(MESSAGE_ID.parse::<crate::model::MessageId>().is_ok());
-        assert!(key_format::check(admin_key().expose_secret()).is_ok());
-        assert!(key_format::check(root_key().expose_secret()).is_ok());
-    }
-}
-
 /// Writes the demo endpoints (pointing at `receiver_base` + `/demo` and `/demo-retry`) and a
 /// demo event addressed to both, unless they exist already. Needs the app: the endpoints'
 /// signing secrets are sealed with its key provider.
@@ -164,4 +143,25 @@ pub async fn seed_outbound(app: &crate::app::App, receiver_base: &str) -> Result
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_constants_are_valid() {
+        assert!(TENANT_ID.parse::<TenantId>().is_ok());
+        assert!(ADMIN_KEY_ID.parse::<KeyId>().is_ok());
+        assert!(SPARE_KEY_ID.parse::<KeyId>().is_ok());
+        assert!(ENDPOINT_ID.parse::<crate::model::EndpointId>().is_ok());
+        assert!(
+            RETRY_ENDPOINT_ID
+                .parse::<crate::model::EndpointId>()
+                .is_ok()
+        );
+        assert!(MESSAGE_ID.parse::<crate::model::MessageId>().is_ok());
+        assert!(key_format::check(admin_key().expose_secret()).is_ok());
+        assert!(key_format::check(root_key().expose_secret()).is_ok());
+    }
 }

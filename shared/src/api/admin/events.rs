@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 #[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventPublish,
     security(("api_key" = [])),
     responses((status = 202, body = Published, description = "Stored and queued (a replay carries `idempotent-replayed: true`)"),
+              (status = 200, body = Published, description = "Stored; no destination matched (`matched: 0`)"),
               (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem),
               (status = 503, body = Problem)))]
 pub async fn publish(
@@ -32,7 +33,13 @@ pub async fn publish(
         ));
     }
     let outcome = publish::publish(&app, tenant, body).await?;
-    let mut response = (StatusCode::ACCEPTED, Json(outcome.published)).into_response();
+    // 202: deliveries were queued. 200: nothing matched, so nothing is left to do.
+    let status = if outcome.published.matched == 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let mut response = (status, Json(outcome.published)).into_response();
     if outcome.replayed {
         response
             .headers_mut()
