@@ -12,10 +12,11 @@ DURATION=${1:-20}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --locked -q -p switchboard-cli -p switchboard-admin -p switchboard-intake -p switchboard-delivery
+release="${CARGO_TARGET_DIR:-target}/release"
 
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-SWITCHBOARD_ALLOW_CIDRS=127.0.0.1/32 RUST_LOG=warn target/release/switchboard serve --addr "127.0.0.1:$port" --data-dir "$data" > "$data/serve.out" 2>&1 &
+SWITCHBOARD_ALLOW_CIDRS=127.0.0.1/32 RUST_LOG=warn "$release"/switchboard serve --addr "127.0.0.1:$port" --data-dir "$data" > "$data/serve.out" 2>&1 &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$data/serve.out" && break; sleep 0.1; done
@@ -42,11 +43,11 @@ rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 
 echo
 echo "== outbound: 20000 events x 10 endpoints, then 1 endpoint (receiver in the bench driver)"
-target/release/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 10 | tee "$data/out10.txt"
+"$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 10 | tee "$data/out10.txt"
 rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
-target/release/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
+"$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
 echo "== sign+verify"
-target/release/switchboard bench sign | tee "$data/sign.txt"
+"$release"/switchboard bench sign | tee "$data/sign.txt"
 
 echo
 echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
@@ -54,6 +55,6 @@ echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 re
 echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
 cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt"
 for f in admin intake delivery; do
-  size=$(stat -c %s "target/release/switchboard-$f")
+  size=$(stat -c %s "$release/switchboard-$f")
   echo "switchboard-$f: $(python3 -c "print(f'{$size/1e6:.1f}')") MB stripped ($(uname -m); target <= 15 MB)"
 done

@@ -7,16 +7,17 @@ cd "$(dirname "$0")/.."
 : "${AWS_ENDPOINT_URL:?point AWS_ENDPOINT_URL at moto (scripts/test.sh does)}"
 
 cargo build --locked -q -p switchboard-cli -p switchboard-admin
-eval "$(target/debug/switchboard aws-init --table "smoke-$RANDOM$RANDOM" --queue "smoke-$RANDOM$RANDOM")"
+bin="${CARGO_TARGET_DIR:-target}/debug/switchboard"
+eval "$("$bin" aws-init --table "smoke-$RANDOM$RANDOM" --queue "smoke-$RANDOM$RANDOM")"
 export TABLE_NAME QUEUE_URL DLQ_URL KMS_KEY_ID
-target/debug/switchboard demo seed >/dev/null
+"$bin" demo seed >/dev/null
 export ROOT_KEY_SHA256
-ROOT_KEY_SHA256=$(target/debug/switchboard demo seed | sed -n 's/.*ROOT_KEY_SHA256=//p')
+ROOT_KEY_SHA256=$("$bin" demo seed | sed -n 's/.*ROOT_KEY_SHA256=//p')
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cargo lambda watch --invoke-port "$port" > target/lambda-watch.log 2>&1 &
 watch_pid=$!
-trap 'kill $watch_pid 2>/dev/null || true; pkill -f "target/debug/switchboard-admin" 2>/dev/null || true' EXIT
+trap 'kill $watch_pid 2>/dev/null || true; pkill -f "debug/switchboard-admin" 2>/dev/null || true' EXIT
 
 invoke() { # event file, expected status
   local out status deadline=$((SECONDS + 300))

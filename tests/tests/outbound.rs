@@ -12,16 +12,22 @@ use std::time::Duration;
 use switchboard::app::App;
 use switchboard::auth::key_format::{self, KeyHash};
 use switchboard_tests::receiver::{Receiver, Reply};
-use switchboard_tests::{Backend, TestApp, TestServer, Worker, app, eventually};
+use switchboard_tests::{Backend, TenantClient, TestApp, TestServer, Worker, app, eventually};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 struct Harness {
-    api: TestServer,
-    key: String,
+    client: TenantClient,
     app: Arc<App>,
     receiver: Receiver,
     _guard: TestApp,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = TenantClient;
+    fn deref(&self) -> &TenantClient {
+        &self.client
+    }
 }
 
 impl Harness {
@@ -30,62 +36,13 @@ impl Harness {
         let guard = app(backend, Some(KeyHash::of(root.expose_secret()))).await;
         let app = Arc::clone(&guard.app);
         let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
-        let created: Value = api
-            .http
-            .post(api.url("/v1/tenants"))
-            .bearer_auth(root.expose_secret())
-            .json(&json!({"name": "Outbound"}))
-            .send()
-            .await
-            .expect("tenant")
-            .json()
-            .await
-            .expect("json");
-        let key = created["api_key"]["key"].as_str().expect("key").to_owned();
+        let client = TenantClient::create(api, root.expose_secret()).await;
         Self {
-            api,
-            key,
+            client,
             app,
             receiver: Receiver::start().await,
             _guard: guard,
         }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .api
-            .http
-            .request(method, self.api.url(path))
-            .bearer_auth(&self.key);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("text");
-        (
-            status,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).expect("json")
-            },
-        )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        body
     }
 
     /// Creates an endpoint on the receiver path; returns (id, secret).

@@ -13,13 +13,12 @@ use switchboard::queue::embedded::EmbeddedQueue;
 use switchboard::signing::standard::{SigningKey, verify};
 use switchboard::store::embedded::EmbeddedStore;
 use switchboard_tests::receiver::{Receiver, Reply};
-use switchboard_tests::{TestServer, Worker, embedded_db, eventually, test_settings};
+use switchboard_tests::{TenantClient, TestServer, Worker, embedded_db, eventually, test_settings};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 struct H {
-    api: TestServer,
-    key: String,
+    client: TenantClient,
     app: Arc<App>,
     receiver: Receiver,
     db: Arc<switchboard::store::embedded::Database>,
@@ -43,6 +42,13 @@ fn app_on(
     .expect("app")
 }
 
+impl std::ops::Deref for H {
+    type Target = TenantClient;
+    fn deref(&self) -> &TenantClient {
+        &self.client
+    }
+}
+
 impl H {
     async fn start() -> Self {
         Self::with(|_| {}).await
@@ -55,74 +61,14 @@ impl H {
         tune(&mut settings);
         let app = app_on(&db, dir.path(), settings);
         let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
-        let created: Value = api
-            .http
-            .post(api.url("/v1/tenants"))
-            .bearer_auth(root.expose_secret())
-            .json(&json!({"name": "t"}))
-            .send()
-            .await
-            .expect("tenant")
-            .json()
-            .await
-            .expect("json");
-        let key = created["api_key"]["key"].as_str().expect("key").to_owned();
+        let client = TenantClient::create(api, root.expose_secret()).await;
         Self {
-            api,
-            key,
+            client,
             app,
             receiver: Receiver::start().await,
             db,
             _dir: dir,
         }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .api
-            .http
-            .request(method, self.api.url(path))
-            .bearer_auth(&self.key);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("text");
-        (
-            status,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).expect("json")
-            },
-        )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None).await.1
-    }
-
-    async fn endpoint_at(&self, url: String, extra: Value) -> (String, String) {
-        let mut body = json!({"url": url});
-        if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
-            b.extend(extra);
-        }
-        let (status, created) = self.post("/v1/webhooks", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        (
-            created["id"].as_str().expect("id").to_owned(),
-            created["secret"].as_str().expect("secret").to_owned(),
-        )
     }
 
     async fn endpoint(&self, path: &str, extra: Value) -> (String, String) {
