@@ -8,7 +8,7 @@ use crate::model::endpoint::{Endpoint, EndpointSettings, StoredSecret};
 use crate::model::{EndpointId, TenantId};
 use crate::signing::standard::SigningKey;
 use crate::store::versioned::{self, Versioned};
-use crate::store::{Condition, ItemKey, Query, Store, from_item, to_item};
+use crate::store::{Condition, ItemKey, Query, Store, from_item, query_records, to_item};
 use crate::tenancy::tenant_pk;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -123,22 +123,13 @@ pub async fn list(
     limit: usize,
     after: Option<String>,
 ) -> Result<(Vec<Endpoint>, Option<String>), DomainError> {
-    let page = store
-        .query(
-            &Query::prefix(tenant_pk(tenant), SK_PREFIX)
-                .backward()
-                .limit(limit)
-                .start_after(after),
-        )
-        .await?;
-    let mut out = Vec::with_capacity(page.items.len());
-    for item in page.items {
-        let e: Endpoint = from_item(item)?;
-        if e.deleted_at.is_none() {
-            out.push(e);
-        }
-    }
-    Ok((out, page.last_sk))
+    let query = Query::prefix(tenant_pk(tenant), SK_PREFIX)
+        .backward()
+        .limit(limit)
+        .start_after(after);
+    let (mut out, last) = query_records::<Endpoint>(store, &query).await?;
+    out.retain(|e| e.deleted_at.is_none());
+    Ok((out, last))
 }
 
 /// Every live endpoint of `tenant` (for subscription matching).

@@ -3,7 +3,7 @@
 use crate::error::DomainError;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, Message};
 use crate::model::{EndpointId, MessageId, TenantId};
-use crate::store::{ItemKey, Query, Store, TxOp, from_item, to_item};
+use crate::store::{ItemKey, Query, Store, TxOp, from_item, query_records, to_item};
 use crate::tenancy::tenant_pk;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -69,14 +69,8 @@ pub async fn deliveries(
     tenant: TenantId,
     message: MessageId,
 ) -> Result<Vec<Delivery>, DomainError> {
-    let page = store
-        .query(&Query::prefix(tenant_pk(tenant), format!("DLV#{message}#")).limit(1000))
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<_, _>>()?)
+    let query = Query::prefix(tenant_pk(tenant), format!("DLV#{message}#")).limit(1000);
+    Ok(query_records(store, &query).await?.0)
 }
 
 /// Records an attempt and the delivery state it leads to, atomically.
@@ -141,20 +135,11 @@ pub async fn attempts(
     after: Option<String>,
     status: Option<AttemptStatus>,
 ) -> Result<(Vec<Attempt>, Option<String>), DomainError> {
-    let page = store
-        .query(
-            &Query::prefix(tenant_pk(tenant), attempts_prefix(endpoint))
-                .backward()
-                .limit(limit)
-                .start_after(after),
-        )
-        .await?;
-    let mut out = Vec::with_capacity(page.items.len());
-    for item in page.items {
-        let attempt: Attempt = from_item(item)?;
-        if status.is_none_or(|s| s == attempt.status) {
-            out.push(attempt);
-        }
-    }
-    Ok((out, page.last_sk))
+    let query = Query::prefix(tenant_pk(tenant), attempts_prefix(endpoint))
+        .backward()
+        .limit(limit)
+        .start_after(after);
+    let (mut out, last) = query_records::<Attempt>(store, &query).await?;
+    out.retain(|a| status.is_none_or(|s| s == a.status));
+    Ok((out, last))
 }

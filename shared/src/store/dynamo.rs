@@ -189,8 +189,15 @@ impl Expr {
     }
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
+/// Maps a failed conditional write: a failed condition, or the service being unavailable.
+fn conditional<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> StoreError {
+    if e.code() == Some("ConditionalCheckFailedException") {
+        StoreError::ConditionFailed
+    } else {
+        unavailable(e)
+    }
 }
 
 #[async_trait]
@@ -227,13 +234,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    StoreError::ConditionFailed
-                } else {
-                    unavailable(e)
-                }
-            })
+            .map_err(conditional)
     }
 
     async fn delete(&self, key: &ItemKey, condition: Option<Condition>) -> Result<(), StoreError> {
@@ -249,13 +250,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    StoreError::ConditionFailed
-                } else {
-                    unavailable(e)
-                }
-            })
+            .map_err(conditional)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
@@ -374,13 +369,7 @@ impl Store for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    StoreError::ConditionFailed
-                } else {
-                    unavailable(e)
-                }
-            })?;
+            .map_err(conditional)?;
         from_attrs(out.attributes.unwrap_or_default())
     }
 

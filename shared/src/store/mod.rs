@@ -169,6 +169,20 @@ pub trait Store: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 }
 
+/// One page of a partition decoded into records, and where the next page starts.
+pub async fn query_records<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    query: &Query,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let page = store.query(query).await?;
+    let records = page
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<T>, _>>()?;
+    Ok((records, page.last_sk))
+}
+
 /// Whether `condition` holds for `current` (the live item, or `None`). Shared by the embedded
 /// adapter and by tests that stub the port, so both evaluate conditions the way DynamoDB does.
 pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {

@@ -7,7 +7,7 @@ use crate::model::api_key::{ApiKey, ApiKeyAuth, NewApiKey};
 use crate::model::{KeyId, TenantId};
 use crate::store::versioned::{self, Versioned};
 use crate::store::{
-    Condition, ItemKey, Query, Store, StoreError, TxOp, Update, from_item, to_item,
+    Condition, ItemKey, Query, Store, StoreError, TxOp, Update, from_item, query_records, to_item,
 };
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -118,20 +118,11 @@ pub async fn list(
     limit: usize,
     after: Option<String>,
 ) -> Result<(Vec<ApiKey>, Option<String>), DomainError> {
-    let page = store
-        .query(
-            &Query::prefix(tenant_pk(tenant), SK_PREFIX)
-                .backward()
-                .limit(limit)
-                .start_after(after),
-        )
-        .await?;
-    let keys = page
-        .items
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<Vec<ApiKey>, _>>()?;
-    Ok((keys, page.last_sk))
+    let query = Query::prefix(tenant_pk(tenant), SK_PREFIX)
+        .backward()
+        .limit(limit)
+        .start_after(after);
+    Ok(query_records(store, &query).await?)
 }
 
 /// Reads, changes with `change`, and writes back a key (and its auth projection), retrying

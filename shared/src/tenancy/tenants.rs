@@ -5,7 +5,7 @@ use crate::error::DomainError;
 use crate::model::api_key::{ApiKey, NewApiKey};
 use crate::model::tenant::Tenant;
 use crate::model::{Scope, TenantId};
-use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, to_item};
+use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, query_records, to_item};
 use chrono::Utc;
 use secrecy::SecretString;
 
@@ -65,18 +65,9 @@ pub async fn list(
     limit: usize,
     after: Option<String>,
 ) -> Result<(Vec<Tenant>, Option<String>), DomainError> {
-    let page = store
-        .query(
-            &Query::prefix(PK, "ten_")
-                .backward()
-                .limit(limit)
-                .start_after(after),
-        )
-        .await?;
-    let tenants = page
-        .items
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<Vec<Tenant>, _>>()?;
-    Ok((tenants, page.last_sk))
+    let query = Query::prefix(PK, "ten_")
+        .backward()
+        .limit(limit)
+        .start_after(after);
+    Ok(query_records(store, &query).await?)
 }
