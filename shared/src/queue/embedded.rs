@@ -4,7 +4,7 @@
 
 use super::{DeadLetter, MAX_RECEIVES, Outcome, OutgoingJob, Queue, QueueError, ReceivedJob};
 use crate::store::StoreError;
-use crate::store::embedded::Database;
+use crate::store::embedded::{Database, exec};
 use async_trait::async_trait;
 use rusqlite::params;
 use std::sync::Arc;
@@ -105,7 +105,8 @@ impl Queue for EmbeddedQueue {
                 let mut jobs = Vec::with_capacity(rows.len());
                 for (id, body, count) in rows {
                     if count >= MAX_RECEIVES {
-                        tx.execute(
+                        exec(
+                            tx,
                             "UPDATE queue SET dead = 1, dead_reason = ?2 WHERE id = ?1",
                             params![id, "received too many times without being settled"],
                         )
@@ -113,7 +114,8 @@ impl Queue for EmbeddedQueue {
                         continue;
                     }
                     let receipt = format!("{id}:{}", ulid::Ulid::new());
-                    tx.execute(
+                    exec(
+                        tx,
                         "UPDATE queue SET visible_at = ?2, receive_count = receive_count + 1,
                          receipt = ?3 WHERE id = ?1",
                         params![id, now + millis(visibility), receipt],
@@ -145,15 +147,15 @@ impl Queue for EmbeddedQueue {
                 for (job, outcome) in &settled {
                     let (id, receipt) = (&job.id, &job.receipt);
                     match outcome {
-                        Outcome::Done => tx.execute(
+                        Outcome::Done => exec(tx,
                             "DELETE FROM queue WHERE id = ?1 AND receipt = ?2",
                             params![id, receipt],
                         ),
-                        Outcome::RetryAfter(after) => tx.execute(
+                        Outcome::RetryAfter(after) => exec(tx,
                             "UPDATE queue SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
                             params![id, receipt, now + millis(*after)],
                         ),
-                        Outcome::Dead(reason) => tx.execute(
+                        Outcome::Dead(reason) => exec(tx,
                             "UPDATE queue SET dead = 1, dead_reason = ?3 WHERE id = ?1 AND receipt = ?2",
                             params![id, receipt, reason],
                         ),

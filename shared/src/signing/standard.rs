@@ -81,24 +81,56 @@ impl SigningKey {
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(id.as_bytes());
         mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
+        mac.update(decimal(timestamp, &mut [0u8; 20]));
         mac.update(b".");
         mac.update(body);
         mac.finalize().into_bytes().into()
     }
 
+    /// Appends `v1,<base64>` to `out`.
+    fn sign_into(&self, id: &str, timestamp: i64, body: &[u8], out: &mut String) {
+        out.push_str("v1,");
+        STANDARD.encode_string(self.mac(id, timestamp, body), out);
+    }
+
     /// One `v1,<base64>` signature.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        format!("v1,{}", STANDARD.encode(self.mac(id, timestamp, body)))
+        let mut out = String::with_capacity(47);
+        self.sign_into(id, timestamp, body, &mut out);
+        out
     }
+}
+
+/// `n` in decimal, written into `buf` (no allocation on the signing hot path).
+fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let negative = n < 0;
+    let mut v = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
 }
 
 /// The `webhook-signature` header value: one entry per key, space-separated.
 pub fn signature_header(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u8]) -> String {
-    keys.iter()
-        .map(|k| k.sign(id, timestamp, body))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(48 * keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        key.sign_into(id, timestamp, body, &mut out);
+    }
+    out
 }
 
 /// Verifies a Standard Webhooks delivery as a receiver would: the timestamp within `tolerance`
@@ -120,17 +152,21 @@ pub fn verify(
     if (now - timestamp).abs() > tolerance {
         return Err(SignatureError::TimestampOutOfTolerance);
     }
-    let presented: Vec<Vec<u8>> = signature_header
+    let mut presented: Vec<[u8; 32]> = Vec::with_capacity(2);
+    for b64 in signature_header
         .split_whitespace()
         .filter_map(|entry| entry.strip_prefix("v1,"))
-        .filter_map(|b64| STANDARD.decode(b64).ok())
-        .collect();
+    {
+        let mut sig = [0u8; 48];
+        if let Ok(32) = STANDARD.decode_slice(b64, &mut sig) {
+            let mut exact = [0u8; 32];
+            exact.copy_from_slice(&sig[..32]);
+            presented.push(exact);
+        }
+    }
     for key in keys {
         let expected = key.mac(id, timestamp, body);
-        if presented
-            .iter()
-            .any(|sig| bool::from(sig.as_slice().ct_eq(&expected)))
-        {
+        if presented.iter().any(|sig| bool::from(sig.ct_eq(&expected))) {
             return Ok(());
         }
     }
@@ -154,6 +190,13 @@ mod tests {
         let key = SigningKey::parse(SECRET).expect("secret");
         assert_eq!(key.sign(ID, TS, BODY), SIG);
         assert_eq!(verify(&[key], ID, "1614265330", SIG, BODY, TS, 300), Ok(()));
+    }
+
+    #[test]
+    fn decimal_matches_to_string() {
+        for n in [0, 7, 10, 1614265330, -42, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(n, &mut [0u8; 20]), n.to_string().as_bytes());
+        }
     }
 
     #[test]

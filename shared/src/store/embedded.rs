@@ -74,7 +74,8 @@ impl Database {
             conn.busy_timeout(std::time::Duration::from_secs(5))
                 .map_err(sqlite_err)?;
             conn.execute_batch(&format!(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;
+                 PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;"
             ))
             .map_err(sqlite_err)?;
             Ok(conn)
@@ -202,14 +203,12 @@ fn write_loop(conn: Connection, jobs: std::sync::mpsc::Receiver<WriteJob>) {
 /// Runs one write in its own savepoint; a failed write is rolled back alone. `None` when the
 /// write could not run (its caller then gets an error when the job is dropped).
 fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Option<Completion> {
-    conn.execute_batch("SAVEPOINT w").ok()?;
+    exec(conn, "SAVEPOINT w", []).ok()?;
     let (ok, reply) = job(conn);
-    let end = if ok {
-        "RELEASE w"
-    } else {
-        "ROLLBACK TO w; RELEASE w"
-    };
-    let _ = conn.execute_batch(end);
+    if !ok {
+        let _ = exec(conn, "ROLLBACK TO w", []);
+    }
+    let _ = exec(conn, "RELEASE w", []);
     Some((ok, reply))
 }
 
@@ -237,16 +236,27 @@ impl EmbeddedStore {
     }
 }
 
+/// Runs one statement through the connection's statement cache (parsing SQL is a measurable
+/// share of a write otherwise).
+pub(crate) fn exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
 fn decode(body: &str) -> Result<Item, StoreError> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn live_item(conn: &Connection, key: &ItemKey, now: i64) -> Result<Option<Item>, StoreError> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl >= ?3)",
-        params![key.pk, key.sk, now],
-        |row| row.get::<_, String>(0),
     )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![key.pk, key.sk, now], |row| row.get::<_, String>(0))
+    })
     .optional()
     .map_err(sqlite_err)?
     .map(|body| decode(&body))
@@ -257,7 +267,8 @@ fn write_item(tx: &Connection, item: &Item) -> Result<(), StoreError> {
     let key = ItemKey::of(item)?;
     let ttl = item.get("ttl").and_then(Value::as_i64);
     let body = serde_json::to_string(item).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT OR REPLACE INTO items (pk, sk, ttl, body) VALUES (?1, ?2, ?3, ?4)",
         params![key.pk, key.sk, ttl, body],
     )
@@ -266,7 +277,8 @@ fn write_item(tx: &Connection, item: &Item) -> Result<(), StoreError> {
 }
 
 fn delete_item(tx: &Connection, key: &ItemKey) -> Result<(), StoreError> {
-    tx.execute(
+    exec(
+        tx,
         "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
         params![key.pk, key.sk],
     )
