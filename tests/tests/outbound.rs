@@ -47,16 +47,7 @@ impl Harness {
 
     /// Creates an endpoint on the receiver path; returns (id, secret).
     async fn endpoint(&self, path: &str, extra: Value) -> (String, String) {
-        let mut body = json!({"url": self.receiver.url(path)});
-        if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
-            b.extend(extra);
-        }
-        let (status, created) = self.post("/v1/webhooks", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        (
-            created["id"].as_str().expect("id").to_owned(),
-            created["secret"].as_str().expect("secret").to_owned(),
-        )
+        self.endpoint_at(self.receiver.url(path), extra).await
     }
 
     async fn publish(&self, event_type: &str, data: Value) -> Value {
@@ -341,6 +332,127 @@ async fn idempotent_publish_fans_out_once(backend: Backend) {
     assert_eq!(h.receiver.seen("once").len(), 1, "delivered once");
 }
 
+async fn rotation_signs_with_both_secrets(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = Worker::start(&h.app);
+    let (ep, old) = h.endpoint("rotating", json!({})).await;
+    let (status, rotated) = h
+        .post(
+            &format!("/v1/webhooks/{ep}/secret/rotate"),
+            json!({"grace_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new = rotated["secret"].as_str().expect("secret").to_owned();
+    assert_ne!(new, old);
+    h.publish("a.b", json!({})).await;
+    let got = h.receiver.wait_for("rotating", 1, WAIT).await;
+    let header = got[0].headers["webhook-signature"].to_str().expect("sig");
+    assert_eq!(
+        header.split(' ').count(),
+        2,
+        "one signature per valid secret: {header}"
+    );
+    assert!(
+        independently_verified(&old, &got[0].headers, &got[0].body),
+        "the old secret verifies"
+    );
+    assert!(
+        independently_verified(&new, &got[0].headers, &got[0].body),
+        "the new secret verifies"
+    );
+    // With no grace, only the newest secret signs.
+    let (_, rotated) = h
+        .post(
+            &format!("/v1/webhooks/{ep}/secret/rotate"),
+            json!({"grace_seconds": 0}),
+        )
+        .await;
+    let newest = rotated["secret"].as_str().expect("secret").to_owned();
+    h.publish("a.b", json!({})).await;
+    let got = h.receiver.wait_for("rotating", 2, WAIT).await;
+    assert_eq!(
+        got[1].headers["webhook-signature"]
+            .to_str()
+            .expect("sig")
+            .split(' ')
+            .count(),
+        1
+    );
+    assert!(independently_verified(
+        &newest,
+        &got[1].headers,
+        &got[1].body
+    ));
+    assert!(!independently_verified(&new, &got[1].headers, &got[1].body));
+    assert!(!independently_verified(&old, &got[1].headers, &got[1].body));
+    // The secret is never shown again.
+    let text = h.get(&format!("/v1/webhooks/{ep}")).await.to_string()
+        + &h.get("/v1/webhooks").await.to_string();
+    assert!(!text.contains("whsec_"), "{text}");
+    worker.stop().await;
+}
+
+async fn private_addresses_are_blocked_without_a_connection(backend: Backend) {
+    // Endpoints saved through a process that lets loopback through (as a developer's would) are
+    // delivered by one with the default policy, which must refuse both a literal and a name.
+    let h = Harness::start(backend).await;
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let counter = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let (literal, _) = h
+        .endpoint_at(
+            format!("http://127.0.0.1:{port}/x"),
+            json!({"max_attempts": 1}),
+        )
+        .await;
+    let (named, _) = h
+        .endpoint_at(
+            format!("http://localhost:{port}/x"),
+            json!({"max_attempts": 1}),
+        )
+        .await;
+    let mut strict_settings = switchboard_tests::test_settings(None);
+    strict_settings.delivery.policy = Default::default();
+    let strict = App::new(
+        Arc::clone(&h.app.store),
+        Arc::clone(&h.app.queue),
+        Arc::clone(&h.app.keys),
+        strict_settings,
+    )
+    .expect("strict app");
+    let worker = Worker::start(&strict);
+    h.publish("x.y", json!({})).await;
+    for ep in [&literal, &named] {
+        let attempts = eventually(WAIT, || async {
+            let a = h.get(&format!("/v1/webhooks/{ep}/attempts")).await;
+            (a["data"].as_array().map(Vec::len) == Some(1)).then_some(a)
+        })
+        .await
+        .expect("attempt logged");
+        assert_eq!(
+            attempts["data"][0]["error_code"],
+            json!("blocked_address"),
+            "{ep}: {attempts}"
+        );
+        assert_eq!(attempts["data"][0]["status_code"], Value::Null);
+    }
+    worker.stop().await;
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection was made"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -362,4 +474,6 @@ on_both!(
     gone_disables_and_tells_the_tenant,
     killed_worker_loses_nothing,
     idempotent_publish_fans_out_once,
+    rotation_signs_with_both_secrets,
+    private_addresses_are_blocked_without_a_connection,
 );

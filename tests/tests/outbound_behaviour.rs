@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 use switchboard::app::{App, Settings};
 use switchboard::auth::key_format::{self, KeyHash};
-use switchboard::queue::embedded::EmbeddedQueue;
 use switchboard::signing::standard::{SigningKey, verify};
-use switchboard::store::embedded::EmbeddedStore;
 use switchboard_tests::receiver::{Receiver, Reply};
-use switchboard_tests::{TenantClient, TestServer, Worker, embedded_db, eventually, test_settings};
+use switchboard_tests::{
+    Backend, TenantClient, TestApp, TestServer, Worker, app_with, eventually, test_settings,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -21,25 +21,7 @@ struct H {
     client: TenantClient,
     app: Arc<App>,
     receiver: Receiver,
-    db: Arc<switchboard::store::embedded::Database>,
-    _dir: tempfile::TempDir,
-}
-
-fn app_on(
-    db: &Arc<switchboard::store::embedded::Database>,
-    dir: &std::path::Path,
-    settings: Settings,
-) -> Arc<App> {
-    let keys =
-        switchboard::crypto::local::LocalKeyProvider::load_or_create(&dir.join("master.key"))
-            .expect("key");
-    App::new(
-        Arc::new(EmbeddedStore::new(Arc::clone(db))),
-        Arc::new(EmbeddedQueue::new(Arc::clone(db))),
-        Arc::new(keys),
-        settings,
-    )
-    .expect("app")
+    _guard: TestApp,
 }
 
 impl std::ops::Deref for H {
@@ -56,18 +38,17 @@ impl H {
 
     async fn with(tune: impl FnOnce(&mut Settings)) -> Self {
         let root = key_format::generate();
-        let (db, dir) = embedded_db();
         let mut settings = test_settings(Some(KeyHash::of(root.expose_secret())));
         tune(&mut settings);
-        let app = app_on(&db, dir.path(), settings);
+        let guard = app_with(Backend::Embedded, settings).await;
+        let app = Arc::clone(&guard.app);
         let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
         let client = TenantClient::create(api, root.expose_secret()).await;
         Self {
             client,
             app,
             receiver: Receiver::start().await,
-            db,
-            _dir: dir,
+            _guard: guard,
         }
     }
 
@@ -106,125 +87,6 @@ fn verifies(secret: &str, r: &switchboard_tests::receiver::Received) -> bool {
         300,
     )
     .is_ok()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rotation_signs_with_both_secrets() {
-    let h = H::start().await;
-    let worker = Worker::start(&h.app);
-    let (ep, old) = h.endpoint("rotating", json!({})).await;
-    let (status, rotated) = h
-        .post(
-            &format!("/v1/webhooks/{ep}/secret/rotate"),
-            json!({"grace_seconds": 3600}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
-    let new = rotated["secret"].as_str().expect("secret").to_owned();
-    assert_ne!(new, old);
-    h.publish("a.b").await;
-    let got = h.receiver.wait_for("rotating", 1, WAIT).await;
-    let header = got[0].headers["webhook-signature"].to_str().expect("sig");
-    assert_eq!(
-        header.split(' ').count(),
-        2,
-        "one signature per valid secret: {header}"
-    );
-    assert!(
-        verifies(&old, &got[0]) && verifies(&new, &got[0]),
-        "both secrets verify during the grace period"
-    );
-    // With no grace, only the new secret signs.
-    let (_, rotated) = h
-        .post(
-            &format!("/v1/webhooks/{ep}/secret/rotate"),
-            json!({"grace_seconds": 0}),
-        )
-        .await;
-    let newest = rotated["secret"].as_str().expect("secret").to_owned();
-    h.publish("a.b").await;
-    let got = h.receiver.wait_for("rotating", 2, WAIT).await;
-    assert_eq!(
-        got[1].headers["webhook-signature"]
-            .to_str()
-            .expect("sig")
-            .split(' ')
-            .count(),
-        1
-    );
-    assert!(verifies(&newest, &got[1]) && !verifies(&new, &got[1]) && !verifies(&old, &got[1]));
-    // The secret is never shown again.
-    let view = h.get(&format!("/v1/webhooks/{ep}")).await;
-    let text = view.to_string() + &h.get("/v1/webhooks").await.to_string();
-    assert!(!text.contains("whsec_") && view.get("secret").is_none());
-    worker.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn private_addresses_are_blocked_without_a_connection() {
-    // One store, two processes: the first lets loopback through (as a developer's would), the
-    // second delivers with the default policy and must refuse both a literal and a name.
-    let h = H::start().await;
-    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let counter = Arc::clone(&connections);
-    tokio::spawn(async move {
-        while let Ok((_socket, _)) = listener.accept().await {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    });
-    let (literal, _) = h
-        .endpoint_at(
-            format!("http://127.0.0.1:{port}/x"),
-            json!({"max_attempts": 1}),
-        )
-        .await;
-    let (named, _) = h
-        .endpoint_at(
-            format!("http://localhost:{port}/x"),
-            json!({"max_attempts": 1}),
-        )
-        .await;
-    let strict = app_on(
-        &h.db,
-        h._dir.path(),
-        Settings {
-            root_key_hash: None,
-            ..test_settings(None)
-        }
-        .strict(),
-    );
-    let worker = Worker::start(&strict);
-    h.publish("x.y").await;
-    for ep in [&literal, &named] {
-        let a = h.attempts(ep, 1).await;
-        assert_eq!(
-            a["data"][0]["error_code"],
-            json!("blocked_address"),
-            "{ep}: {a}"
-        );
-        assert_eq!(a["data"][0]["status_code"], Value::Null);
-    }
-    worker.stop().await;
-    assert_eq!(
-        connections.load(std::sync::atomic::Ordering::SeqCst),
-        0,
-        "no connection was made"
-    );
-}
-
-trait Strict {
-    fn strict(self) -> Self;
-}
-
-impl Strict for Settings {
-    fn strict(mut self) -> Self {
-        self.delivery.policy = Default::default();
-        self
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

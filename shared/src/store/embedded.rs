@@ -75,7 +75,7 @@ impl Database {
                 .map_err(sqlite_err)?;
             conn.execute_batch(&format!(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;
-                 PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;"
+                 PRAGMA temp_store=MEMORY;"
             ))
             .map_err(sqlite_err)?;
             Ok(conn)
