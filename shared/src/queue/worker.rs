@@ -27,7 +27,8 @@ pub struct WorkerOptions {
     pub visibility: Duration,
     /// How long to wait for work when the queue is empty before polling again.
     pub idle_wait: Duration,
-    /// Batches in flight at once.
+    /// Batches in flight at once (polling loops). Deliveries mostly wait on the network and on
+    /// commits, not the CPU, so many loops keep both busy.
     pub concurrency: usize,
 }
 
@@ -36,7 +37,7 @@ impl Default for WorkerOptions {
         Self {
             visibility: Duration::from_secs(180),
             idle_wait: Duration::from_millis(250),
-            concurrency: 8,
+            concurrency: 32,
         }
     }
 }
