@@ -53,19 +53,18 @@ impl KeyProvider for KmsKeyProvider {
             .send()
             .await
             .map_err(classify)?;
-        let plain = out
-            .plaintext
-            .ok_or_else(|| CryptoError::Unavailable("kms returned no plaintext".into()))?;
-        let plaintext: [u8; 32] = plain
-            .as_ref()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed("kms data key length".into()))?;
+        let plain = Zeroizing::new(
+            out.plaintext
+                .ok_or_else(|| CryptoError::Unavailable("kms returned no plaintext".into()))?
+                .into_inner(),
+        );
+        let plaintext = super::data_key(&plain)?;
         let wrapped = out
             .ciphertext_blob
             .ok_or_else(|| CryptoError::Unavailable("kms returned no ciphertext".into()))?
             .into_inner();
         Ok(DataKey {
-            plaintext: Zeroizing::new(plaintext),
+            plaintext,
             wrapped,
             key_id: out.key_id.unwrap_or_else(|| self.key_id.clone()),
         })
@@ -91,11 +90,7 @@ impl KeyProvider for KmsKeyProvider {
                 .ok_or_else(|| CryptoError::Unavailable("kms returned no plaintext".into()))?
                 .into_inner(),
         );
-        let key: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed("kms data key length".into()))?;
-        Ok(Zeroizing::new(key))
+        super::data_key(&plain)
     }
 
     fn kind(&self) -> &'static str {

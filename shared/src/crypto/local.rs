@@ -118,11 +118,7 @@ impl KeyProvider for LocalKeyProvider {
                 )
                 .map_err(|_| CryptoError::Decrypt)?,
         );
-        let key: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed("data key length".into()))?;
-        Ok(Zeroizing::new(key))
+        super::data_key(&plain)
     }
 
     fn kind(&self) -> &'static str {

@@ -59,6 +59,14 @@ pub struct DataKey {
     pub key_id: String,
 }
 
+/// A 256-bit data key from unwrapped bytes, refusing any other length.
+pub fn data_key(bytes: &[u8]) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| CryptoError::Malformed("a data key must be 32 bytes".into()))?;
+    Ok(Zeroizing::new(key))
+}
+
 /// What can go wrong with keys.
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
