@@ -44,6 +44,7 @@ suite!(
     retry_after_delays,
     dead_letters_keep_reason,
     batch_sends_all_once,
+    settle_and_receive_in_one_step,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@ pub const CASES: &[&str] = &[
     "retry_after_delays",
     "dead_letters_keep_reason",
     "batch_sends_all_once",
+    "settle_and_receive_in_one_step",
 ];
 
 pub async fn run(queue: &dyn Queue, case: &str) {
@@ -23,6 +24,7 @@ pub async fn run(queue: &dyn Queue, case: &str) {
         "retry_after_delays" => retry_after_delays(queue).await,
         "dead_letters_keep_reason" => dead_letters_keep_reason(queue).await,
         "batch_sends_all_once" => batch_sends_all_once(queue).await,
+        "settle_and_receive_in_one_step" => settle_and_receive_in_one_step(queue).await,
         other => panic!("unknown queue conformance case {other}"),
     }
 }
@@ -178,5 +180,37 @@ async fn batch_sends_all_once(queue: &dyn Queue) {
         }
     }
     assert_eq!(seen, bodies);
+    assert_eq!(queue.depth().await.expect("depth"), 0);
+}
+
+async fn settle_and_receive_in_one_step(queue: &dyn Queue) {
+    queue.send(OutgoingJob::now("first")).await.expect("send");
+    let first = receive_one(queue, LONG, Duration::from_secs(5))
+        .await
+        .expect("first");
+    queue.send(OutgoingJob::now("second")).await.expect("send");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut settling = vec![(first.clone(), Outcome::Done)];
+    let second = loop {
+        let mut got = queue
+            .settle_and_receive(std::mem::take(&mut settling), 10, LONG)
+            .await
+            .expect("settle and receive");
+        if let Some(job) = got.pop() {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "the next job never arrived");
+        queue.wait_for_work(Duration::from_millis(100)).await;
+    };
+    assert_eq!(second.body, "second");
+    assert_eq!(
+        queue.depth().await.expect("depth"),
+        1,
+        "the first job was settled as done"
+    );
+    queue
+        .settle_and_receive(vec![(second, Outcome::Done)], 10, LONG)
+        .await
+        .expect("settle");
     assert_eq!(queue.depth().await.expect("depth"), 0);
 }

@@ -6,7 +6,7 @@ use super::{DeadLetter, MAX_RECEIVES, Outcome, OutgoingJob, Queue, QueueError, R
 use crate::store::StoreError;
 use crate::store::embedded::{Database, exec};
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{Connection, params};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -83,53 +83,7 @@ impl Queue for EmbeddedQueue {
             return Err(QueueError::Invalid("max must be 1..=10".into()));
         }
         self.db
-            .write(move |tx| {
-                let now = now_ms();
-                let mut select = tx
-                    .prepare_cached(
-                        "SELECT id, body, receive_count FROM queue
-                         WHERE dead = 0 AND visible_at <= ?1 ORDER BY visible_at LIMIT ?2",
-                    )
-                    .map_err(sql)?;
-                let rows = select
-                    .query_map(params![now, max as i64], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, u32>(2)?,
-                        ))
-                    })
-                    .map_err(sql)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(sql)?;
-                let mut jobs = Vec::with_capacity(rows.len());
-                for (id, body, count) in rows {
-                    if count >= MAX_RECEIVES {
-                        exec(
-                            tx,
-                            "UPDATE queue SET dead = 1, dead_reason = ?2 WHERE id = ?1",
-                            params![id, "received too many times without being settled"],
-                        )
-                        .map_err(sql)?;
-                        continue;
-                    }
-                    let receipt = format!("{id}:{}", ulid::Ulid::new());
-                    exec(
-                        tx,
-                        "UPDATE queue SET visible_at = ?2, receive_count = receive_count + 1,
-                         receipt = ?3 WHERE id = ?1",
-                        params![id, now + millis(visibility), receipt],
-                    )
-                    .map_err(sql)?;
-                    jobs.push(ReceivedJob {
-                        id,
-                        body,
-                        receive_count: count + 1,
-                        receipt,
-                    });
-                }
-                Ok(jobs)
-            })
+            .write(move |tx| receive_in(tx, max, visibility))
             .await
             .map_err(unavailable)
     }
@@ -142,27 +96,25 @@ impl Queue for EmbeddedQueue {
         // A stale receipt (the job timed out and another worker holds it now) changes nothing:
         // the current holder settles it.
         self.db
+            .write(move |tx| settle_in(tx, &settled))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn settle_and_receive(
+        &self,
+        settled: Vec<(ReceivedJob, Outcome)>,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError> {
+        if !(1..=10).contains(&max) {
+            return Err(QueueError::Invalid("max must be 1..=10".into()));
+        }
+        // One commit for both: a polling worker waits on the writer once per batch, not twice.
+        self.db
             .write(move |tx| {
-                let now = now_ms();
-                for (job, outcome) in &settled {
-                    let (id, receipt) = (&job.id, &job.receipt);
-                    match outcome {
-                        Outcome::Done => exec(tx,
-                            "DELETE FROM queue WHERE id = ?1 AND receipt = ?2",
-                            params![id, receipt],
-                        ),
-                        Outcome::RetryAfter(after) => exec(tx,
-                            "UPDATE queue SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
-                            params![id, receipt, now + millis(*after)],
-                        ),
-                        Outcome::Dead(reason) => exec(tx,
-                            "UPDATE queue SET dead = 1, dead_reason = ?3 WHERE id = ?1 AND receipt = ?2",
-                            params![id, receipt, reason],
-                        ),
-                    }
-                    .map_err(sql)?;
-                }
-                Ok(())
+                settle_in(tx, &settled)?;
+                receive_in(tx, max, visibility)
             })
             .await
             .map_err(unavailable)
@@ -216,4 +168,86 @@ impl Queue for EmbeddedQueue {
     fn kind(&self) -> &'static str {
         "embedded"
     }
+}
+
+/// Takes up to `max` visible jobs, hiding each for `visibility`; dead-letters jobs received too
+/// often without being settled.
+fn receive_in(
+    tx: &Connection,
+    max: usize,
+    visibility: Duration,
+) -> Result<Vec<ReceivedJob>, StoreError> {
+    let now = now_ms();
+    let mut select = tx
+        .prepare_cached(
+            "SELECT id, body, receive_count FROM queue
+             WHERE dead = 0 AND visible_at <= ?1 ORDER BY visible_at LIMIT ?2",
+        )
+        .map_err(sql)?;
+    let rows = select
+        .query_map(params![now, max as i64], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, u32>(2)?,
+            ))
+        })
+        .map_err(sql)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql)?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for (id, body, count) in rows {
+        if count >= MAX_RECEIVES {
+            exec(
+                tx,
+                "UPDATE queue SET dead = 1, dead_reason = ?2 WHERE id = ?1",
+                params![id, "received too many times without being settled"],
+            )
+            .map_err(sql)?;
+            continue;
+        }
+        let receipt = format!("{id}:{}", ulid::Ulid::new());
+        exec(
+            tx,
+            "UPDATE queue SET visible_at = ?2, receive_count = receive_count + 1,
+             receipt = ?3 WHERE id = ?1",
+            params![id, now + millis(visibility), receipt],
+        )
+        .map_err(sql)?;
+        jobs.push(ReceivedJob {
+            id,
+            body,
+            receive_count: count + 1,
+            receipt,
+        });
+    }
+    Ok(jobs)
+}
+
+/// Applies outcomes to received jobs. A stale receipt (the job timed out and another worker
+/// holds it now) changes nothing: the current holder settles it.
+fn settle_in(tx: &Connection, settled: &[(ReceivedJob, Outcome)]) -> Result<(), StoreError> {
+    let now = now_ms();
+    for (job, outcome) in settled {
+        let (id, receipt) = (&job.id, &job.receipt);
+        match outcome {
+            Outcome::Done => exec(
+                tx,
+                "DELETE FROM queue WHERE id = ?1 AND receipt = ?2",
+                params![id, receipt],
+            ),
+            Outcome::RetryAfter(after) => exec(
+                tx,
+                "UPDATE queue SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
+                params![id, receipt, now + millis(*after)],
+            ),
+            Outcome::Dead(reason) => exec(
+                tx,
+                "UPDATE queue SET dead = 1, dead_reason = ?3 WHERE id = ?1 AND receipt = ?2",
+                params![id, receipt, reason],
+            ),
+        }
+        .map_err(sql)?;
+    }
+    Ok(())
 }

@@ -103,6 +103,21 @@ pub trait Queue: Send + Sync + 'static {
         }
         first_error.map_or(Ok(()), Err)
     }
+    /// Settles a worker's previous batch and receives its next one. Adapters that can do both
+    /// in one round trip (the embedded queue: one commit) override this.
+    async fn settle_and_receive(
+        &self,
+        settled: Vec<(ReceivedJob, Outcome)>,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError> {
+        if !settled.is_empty()
+            && let Err(e) = self.settle_many(settled).await
+        {
+            tracing::warn!(error = %e, "settling a batch failed; its jobs will come back");
+        }
+        self.receive(max, visibility).await
+    }
     /// Records a received job as dead with `reason` without settling its receipt. The Lambda
     /// adapter uses this: Lambda itself deletes the message once the batch reports it done.
     async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError>;

@@ -60,11 +60,18 @@ pub async fn run_worker(
             shutdown.clone(),
         );
         loops.spawn(async move {
+            // The outcomes of the last batch, settled together with the next receive.
+            let mut finished: Vec<(ReceivedJob, Outcome)> = Vec::new();
             while !*shutdown.borrow() {
-                let jobs = match queue.receive(10, options.visibility).await {
+                let settling = std::mem::take(&mut finished);
+                let jobs = match queue
+                    .settle_and_receive(settling, 10, options.visibility)
+                    .await
+                {
                     Ok(jobs) => jobs,
                     Err(_) if *shutdown.borrow() => break,
                     Err(e) => {
+                        // Unsettled jobs stay hidden until their visibility ends, then come back.
                         tracing::warn!(error = %e, "receiving jobs failed; backing off");
                         tokio::select! {
                             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -81,13 +88,12 @@ pub async fn run_worker(
                     continue;
                 }
                 let outcomes = process_batch(handler.as_ref(), &jobs).await;
-                if let Err(e) = queue
-                    .settle_many(jobs.into_iter().zip(outcomes).collect())
-                    .await
-                {
-                    // Unsettled jobs stay hidden until their visibility ends, then come back.
-                    tracing::warn!(error = %e, "settling a batch failed");
-                }
+                finished = jobs.into_iter().zip(outcomes).collect();
+            }
+            if !finished.is_empty()
+                && let Err(e) = queue.settle_many(finished).await
+            {
+                tracing::warn!(error = %e, "settling the last batch failed; its jobs will come back");
             }
         });
     }
