@@ -16,6 +16,32 @@ pub trait Versioned {
     fn bump(&mut self, version: u64, now: chrono::DateTime<chrono::Utc>);
 }
 
+/// Runs `attempt` until it finishes, retrying while it loses an optimistic-concurrency race
+/// (`Ok(None)`), at most [`MAX_RETRIES`] times. `what` names the record in the final 409.
+pub async fn retrying<T, F, Fut>(what: &'static str, mut attempt: F) -> Result<T, DomainError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, DomainError>>,
+{
+    for _ in 0..MAX_RETRIES {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(DomainError::Conflict(format!(
+        "the {what} kept changing concurrently; retry"
+    )))
+}
+
+/// Commits `ops`; `Ok(false)` when a condition failed or a concurrent transaction won (retry).
+pub async fn commit(store: &dyn Store, ops: Vec<TxOp>) -> Result<bool, DomainError> {
+    match store.transact(ops).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed | StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Reads the record at `key`, applies `change`, and writes it back with `companions(record)`
 /// in the same transaction, conditional on the version it read. `what` names the record in a
 /// 404. Returns the record as written.
@@ -31,7 +57,7 @@ where
     F: Fn(&mut T) -> Result<(), DomainError>,
     C: Fn(&T) -> Result<Vec<TxOp>, StoreError>,
 {
-    for _ in 0..MAX_RETRIES {
+    retrying(what, || async {
         let item = store.get(key).await?.ok_or(DomainError::NotFound(what))?;
         let mut record: T = from_item(item)?;
         let expected = record.version();
@@ -42,13 +68,7 @@ where
             condition: Some(Condition::VersionEquals(expected)),
         }];
         ops.extend(companions(&record)?);
-        match store.transact(ops).await {
-            Ok(()) => return Ok(record),
-            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(DomainError::Conflict(format!(
-        "the {what} kept changing concurrently; retry"
-    )))
+        Ok(commit(store, ops).await?.then_some(record))
+    })
+    .await
 }

@@ -25,8 +25,6 @@ impl Versioned for ApiKey {
 
 /// Sort-key prefix of key records in a tenant partition.
 pub const SK_PREFIX: &str = "KEY#";
-/// How often an update retries when a concurrent change (a usage flush, say) won the race.
-const MAX_RETRIES: usize = 5;
 
 fn record_key(tenant: TenantId, id: KeyId) -> ItemKey {
     ItemKey::new(tenant_pk(tenant), format!("{SK_PREFIX}{id}"))
@@ -150,7 +148,7 @@ pub async fn revoke(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<Ap
 
 /// Deletes a key and its auth projection; returns what was deleted.
 pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
-    for _ in 0..MAX_RETRIES {
+    versioned::retrying("API key", || async {
         let key = get(store, tenant, id).await?;
         let ops = vec![
             TxOp::Delete {
@@ -162,15 +160,9 @@ pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<Ap
                 condition: None,
             },
         ];
-        match store.transact(ops).await {
-            Ok(()) => return Ok(key),
-            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(DomainError::Conflict(
-        "the API key kept changing concurrently; retry".into(),
-    ))
+        Ok(versioned::commit(store, ops).await?.then_some(key))
+    })
+    .await
 }
 
 /// Replaces a key with a new one of the same settings; the old one expires after `grace`
@@ -181,21 +173,21 @@ pub async fn roll(
     id: KeyId,
     grace: chrono::Duration,
 ) -> Result<(ApiKey, SecretString, ApiKey), DomainError> {
-    for _ in 0..MAX_RETRIES {
+    versioned::retrying("API key", || async {
         let mut old = get(store, tenant, id).await?;
+        let now = Utc::now();
         if old.revoked_at.is_some() {
             return Err(DomainError::Conflict(
                 "a revoked API key cannot be rolled".into(),
             ));
         }
-        let now = Utc::now();
         if old.expires_at.is_some_and(|t| t <= now) {
             return Err(DomainError::Conflict(
                 "an expired API key cannot be rolled".into(),
             ));
         }
         let secret = key_format::generate();
-        let new = new_record(
+        let mut fresh = new_record(
             tenant,
             NewApiKey {
                 name: old.name.clone(),
@@ -204,24 +196,18 @@ pub async fn roll(
             },
             &secret,
         );
-        let mut fresh = new;
         fresh.enabled = old.enabled;
         let expected = old.version;
         let grace_end = now + grace;
         old.expires_at = Some(old.expires_at.map_or(grace_end, |t| t.min(grace_end)));
-        old.version = expected + 1;
-        old.updated_at = now;
+        old.bump(expected + 1, now);
         let mut ops = insert_ops(&fresh)?;
         ops.extend(replace_ops(&old, expected)?);
-        match store.transact(ops).await {
-            Ok(()) => return Ok((fresh, secret, old)),
-            Err(StoreError::ConditionFailed | StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(DomainError::Conflict(
-        "the API key kept changing concurrently; retry".into(),
-    ))
+        Ok(versioned::commit(store, ops)
+            .await?
+            .then_some((fresh, secret, old)))
+    })
+    .await
 }
 
 /// The auth projection of the key with this hash: the one read of authentication.
