@@ -50,7 +50,7 @@ pub fn secret_context(
 pub struct Outbound {
     pub settings: crate::config::DeliverySettings,
     pub client: DeliveryClient,
-    endpoints: Cache<TenantId, Arc<Vec<Endpoint>>>,
+    endpoints: Cache<TenantId, Arc<Vec<Arc<Endpoint>>>>,
     keys: Cache<(EndpointId, String), SigningKey>,
     messages: Cache<MessageId, Arc<Message>>,
 }
@@ -80,11 +80,17 @@ impl Outbound {
         &self,
         store: &dyn Store,
         tenant: TenantId,
-    ) -> Result<Arc<Vec<Endpoint>>, DomainError> {
+    ) -> Result<Arc<Vec<Arc<Endpoint>>>, DomainError> {
         if let Some(found) = self.endpoints.get(&tenant) {
             return Ok(found);
         }
-        let loaded = Arc::new(endpoints::all(store, tenant).await?);
+        let loaded = Arc::new(
+            endpoints::all(store, tenant)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        );
         self.endpoints.insert(tenant, Arc::clone(&loaded));
         Ok(loaded)
     }
@@ -95,16 +101,16 @@ impl Outbound {
         store: &dyn Store,
         tenant: TenantId,
         id: EndpointId,
-    ) -> Result<Option<Endpoint>, DomainError> {
+    ) -> Result<Option<Arc<Endpoint>>, DomainError> {
         let cached = self.tenant_endpoints(store, tenant).await?;
         if let Some(e) = cached.iter().find(|e| e.id == id) {
-            return Ok(Some(e.clone()));
+            return Ok(Some(Arc::clone(e))); // no copy of the endpoint per delivery
         }
         // Created since the cache was filled, possibly by another process.
         match endpoints::get(store, tenant, id).await {
             Ok(e) => {
                 self.evict(tenant);
-                Ok(Some(e))
+                Ok(Some(Arc::new(e)))
             }
             Err(DomainError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
