@@ -5,9 +5,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
+use aws_lc_rs::hmac;
 use secrecy::SecretString;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -16,9 +15,17 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// How far a timestamp may be from now before a receiver should reject it (Standard Webhooks).
 pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
-/// The key bytes of a `whsec_` secret (wiped on drop).
+/// The key bytes of a `whsec_` secret and its precomputed HMAC state, both wiped on drop.
+///
+/// The HMAC key is prepared once (the inner and outer padded key blocks hashed), so each
+/// signature hashes only the message: with keys cached per endpoint that saves two SHA-256
+/// blocks per delivery. AWS-LC's HMAC context is cleansed when dropped, like the `Zeroizing`
+/// bytes beside it.
 #[derive(Clone)]
-pub struct SigningKey(Zeroizing<Vec<u8>>);
+pub struct SigningKey {
+    bytes: Zeroizing<Vec<u8>>,
+    hmac: hmac::Key,
+}
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,7 +55,7 @@ impl SigningKey {
             "{SECRET_PREFIX}{}",
             STANDARD.encode(bytes.as_slice())
         ));
-        (Self(bytes), text)
+        (Self::from_bytes(bytes), text)
     }
 
     /// Parses a `whsec_` secret.
@@ -62,29 +69,30 @@ impl SigningKey {
         if bytes.is_empty() || bytes.len() > 64 {
             return Err(SignatureError::BadSecret);
         }
-        Ok(Self(bytes))
+        Ok(Self::from_bytes(bytes))
     }
 
     /// The raw key bytes (for sealing in an envelope).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// A key over raw bytes (as unsealed from an envelope).
     pub fn from_bytes(bytes: Zeroizing<Vec<u8>>) -> Self {
-        Self(bytes)
+        let hmac = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        Self { bytes, hmac }
     }
 
     fn mac(&self, id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = hmac::Context::with_key(&self.hmac);
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(decimal(timestamp, &mut [0u8; 20]));
         mac.update(b".");
         mac.update(body);
-        mac.finalize().into_bytes().into()
+        let mut out = [0u8; 32];
+        out.copy_from_slice(mac.sign().as_ref());
+        out
     }
 
     /// Appends `v1,<base64>` to `out`.
