@@ -3,9 +3,9 @@
 //! base64-decoded part of a `whsec_` secret. During rotation every valid secret signs, and the
 //! header carries one space-separated `v1,` entry per secret; a receiver accepts any match.
 
+use super::hmac::HmacSha256Key;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use aws_lc_rs::hmac;
 use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -17,14 +17,13 @@ pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
 /// The key bytes of a `whsec_` secret and its precomputed HMAC state, both wiped on drop.
 ///
-/// The HMAC key is prepared once (the inner and outer padded key blocks hashed), so each
-/// signature hashes only the message: with keys cached per endpoint that saves two SHA-256
-/// blocks per delivery. AWS-LC's HMAC context is cleansed when dropped, like the `Zeroizing`
-/// bytes beside it.
+/// The HMAC key is prepared once (see [`HmacSha256Key`]), so each signature hashes only the
+/// message: signing keys are cached per endpoint, so that is two SHA-256 blocks saved per
+/// delivery.
 #[derive(Clone)]
 pub struct SigningKey {
     bytes: Zeroizing<Vec<u8>>,
-    hmac: hmac::Key,
+    hmac: HmacSha256Key,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -79,20 +78,18 @@ impl SigningKey {
 
     /// A key over raw bytes (as unsealed from an envelope).
     pub fn from_bytes(bytes: Zeroizing<Vec<u8>>) -> Self {
-        let hmac = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        let hmac = HmacSha256Key::new(&bytes);
         Self { bytes, hmac }
     }
 
     fn mac(&self, id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
-        let mut mac = hmac::Context::with_key(&self.hmac);
-        mac.update(id.as_bytes());
-        mac.update(b".");
-        mac.update(decimal(timestamp, &mut [0u8; 20]));
-        mac.update(b".");
-        mac.update(body);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(mac.sign().as_ref());
-        out
+        self.hmac.mac(&[
+            id.as_bytes(),
+            b".",
+            decimal(timestamp, &mut [0u8; 20]),
+            b".",
+            body,
+        ])
     }
 
     /// Appends `v1,<base64>` to `out`.

@@ -180,7 +180,7 @@ fn write_loop(conn: Connection, jobs: std::sync::mpsc::Receiver<WriteJob>) {
             }
         }
         let mut replies = Vec::with_capacity(group.len());
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = exec(&conn, "BEGIN IMMEDIATE", []) {
             // Dropping the writes answers each caller with an error: nothing was written.
             tracing::error!(error = %e, "sqlite writer could not begin a transaction");
             continue;
@@ -190,7 +190,7 @@ fn write_loop(conn: Connection, jobs: std::sync::mpsc::Receiver<WriteJob>) {
                 replies.push(done);
             }
         }
-        let committed = conn.execute_batch("COMMIT").map_err(sqlite_err).err();
+        let committed = exec(&conn, "COMMIT", []).map_err(sqlite_err).err();
         if committed.is_some() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -263,17 +263,63 @@ fn live_item(conn: &Connection, key: &ItemKey, now: i64) -> Result<Option<Item>,
     .transpose()
 }
 
-fn write_item(tx: &Connection, item: &Item) -> Result<(), StoreError> {
-    let key = ItemKey::of(item)?;
-    let ttl = item.get("ttl").and_then(Value::as_i64);
-    let body = serde_json::to_string(item).map_err(|e| StoreError::Invalid(e.to_string()))?;
+/// An item ready for its row: encoded by the caller, so the single writer thread spends its time
+/// on SQLite and not on JSON or on freeing the item's maps.
+struct Encoded {
+    key: ItemKey,
+    ttl: Option<i64>,
+    body: String,
+}
+
+impl Encoded {
+    fn of(item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            key: ItemKey::of(item)?,
+            ttl: item.get("ttl").and_then(Value::as_i64),
+            body: serde_json::to_string(item).map_err(|e| StoreError::Invalid(e.to_string()))?,
+        })
+    }
+}
+
+fn write_item(tx: &Connection, item: &Encoded) -> Result<(), StoreError> {
     exec(
         tx,
         "INSERT OR REPLACE INTO items (pk, sk, ttl, body) VALUES (?1, ?2, ?3, ?4)",
-        params![key.pk, key.sk, ttl, body],
+        params![item.key.pk, item.key.sk, item.ttl, item.body],
     )
     .map_err(sqlite_err)?;
     Ok(())
+}
+
+/// One operation of a transaction, encoded before it reaches the writer.
+enum EncodedOp {
+    Put(Encoded, Option<Condition>),
+    Delete(ItemKey, Option<Condition>),
+    Check(ItemKey, Condition),
+}
+
+impl EncodedOp {
+    fn of(op: TxOp) -> Result<Self, StoreError> {
+        Ok(match op {
+            TxOp::Put { item, condition } => Self::Put(Encoded::of(&item)?, condition),
+            TxOp::Delete { key, condition } => Self::Delete(key, condition),
+            TxOp::Check { key, condition } => Self::Check(key, condition),
+        })
+    }
+
+    fn key(&self) -> &ItemKey {
+        match self {
+            Self::Put(item, _) => &item.key,
+            Self::Delete(key, _) | Self::Check(key, _) => key,
+        }
+    }
+
+    fn condition(&self) -> Option<&Condition> {
+        match self {
+            Self::Put(_, condition) | Self::Delete(_, condition) => condition.as_ref(),
+            Self::Check(_, condition) => Some(condition),
+        }
+    }
 }
 
 fn delete_item(tx: &Connection, key: &ItemKey) -> Result<(), StoreError> {
@@ -332,11 +378,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        let key = ItemKey::of(&item)?;
+        let item = Encoded::of(&item)?;
         self.db
             .write(move |tx| {
                 if condition.is_some() {
-                    let current = live_item(tx, &key, now_epoch_seconds())?;
+                    let current = live_item(tx, &item.key, now_epoch_seconds())?;
                     check(condition.as_ref(), current.as_ref())?;
                 }
                 write_item(tx, &item)
@@ -429,43 +475,34 @@ impl Store for EmbeddedStore {
                 let current = live_item(tx, &key, now_epoch_seconds())?;
                 check(condition.as_ref(), current.as_ref())?;
                 let item = apply_update(&key, current, &update)?;
-                write_item(tx, &item)?;
+                write_item(tx, &Encoded::of(&item)?)?;
                 Ok(item)
             })
             .await
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        let ops = ops
+            .into_iter()
+            .map(EncodedOp::of)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
-        for op in &ops {
-            let key = match op {
-                TxOp::Put { item, .. } => ItemKey::of(item)?,
-                TxOp::Delete { key, .. } | TxOp::Check { key, .. } => key.clone(),
-            };
-            if !seen.insert(key) {
-                return Err(StoreError::Invalid(
-                    "a transaction names one key twice".into(),
-                ));
-            }
+        if !ops.iter().all(|op| seen.insert(op.key())) {
+            return Err(StoreError::Invalid(
+                "a transaction names one key twice".into(),
+            ));
         }
         self.db
             .write(move |tx| {
                 let now = now_epoch_seconds();
-                for op in &ops {
-                    let (key, condition) = match op {
-                        TxOp::Put { item, condition } => (ItemKey::of(item)?, condition.as_ref()),
-                        TxOp::Delete { key, condition } => (key.clone(), condition.as_ref()),
-                        TxOp::Check { key, condition } => (key.clone(), Some(condition)),
-                    };
-                    if condition.is_some() {
-                        check(condition, live_item(tx, &key, now)?.as_ref())?;
-                    }
+                for op in ops.iter().filter(|op| op.condition().is_some()) {
+                    check(op.condition(), live_item(tx, op.key(), now)?.as_ref())?;
                 }
                 for op in &ops {
                     match op {
-                        TxOp::Put { item, .. } => write_item(tx, item)?,
-                        TxOp::Delete { key, .. } => delete_item(tx, key)?,
-                        TxOp::Check { .. } => {}
+                        EncodedOp::Put(item, _) => write_item(tx, item)?,
+                        EncodedOp::Delete(key, _) => delete_item(tx, key)?,
+                        EncodedOp::Check(..) => {}
                     }
                 }
                 Ok(())
