@@ -495,8 +495,10 @@ impl Store for EmbeddedStore {
         self.db
             .write(move |tx| {
                 let now = now_epoch_seconds();
-                for op in ops.iter().filter(|op| op.condition().is_some()) {
-                    check(op.condition(), live_item(tx, op.key(), now)?.as_ref())?;
+                for op in &ops {
+                    if let Some(condition) = op.condition() {
+                        check(Some(condition), live_item(tx, op.key(), now)?.as_ref())?;
+                    }
                 }
                 for op in &ops {
                     match op {
