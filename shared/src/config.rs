@@ -8,7 +8,7 @@
 
 use crate::auth::key_format::KeyHash;
 use crate::delivery::schedule::RetrySchedule;
-use crate::delivery::ssrf::AddressPolicy;
+use crate::ssrf::AddressPolicy;
 use crate::store::embedded::Durability;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -15,6 +15,7 @@ pub mod outbound;
 pub mod queue;
 pub mod serve;
 pub mod signing;
+pub mod ssrf;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;

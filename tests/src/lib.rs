@@ -13,7 +13,7 @@ use switchboard::config::DeliverySettings;
 use switchboard::crypto::kms::KmsKeyProvider;
 use switchboard::crypto::local::LocalKeyProvider;
 use switchboard::delivery::schedule::RetrySchedule;
-use switchboard::delivery::ssrf::AddressPolicy;
+use switchboard::ssrf::AddressPolicy;
 use switchboard::queue::embedded::EmbeddedQueue;
 use switchboard::queue::sqs::{SqsQueue, create_queues};
 use switchboard::store::dynamo::{DynamoStore, create_table};

@@ -3,7 +3,7 @@
 //! kept for the attempt log; a receiver that streams forever or sends a gigabyte costs at most
 //! the timeout and 4 KiB).
 
-use super::ssrf::AddressPolicy;
+use crate::ssrf::AddressPolicy;
 use bytes::Bytes;
 use http::HeaderMap;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};

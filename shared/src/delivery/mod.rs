@@ -9,7 +9,6 @@
 
 pub mod client;
 pub mod schedule;
-pub mod ssrf;
 
 use crate::app::App;
 use crate::error::DomainError;

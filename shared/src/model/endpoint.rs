@@ -2,7 +2,7 @@
 
 use super::{EndpointId, TenantId};
 use crate::crypto::Envelope;
-use crate::delivery::ssrf::AddressPolicy;
+use crate::ssrf::AddressPolicy;
 use crate::error::{DomainError, FieldError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
