@@ -3,7 +3,7 @@
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use switchboard::auth::key_format::{self, KeyHash};
+use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard::config::process_env;
 use switchboard::serve::{ServeOptions, shutdown_signal, start};
 

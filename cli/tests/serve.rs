@@ -87,8 +87,8 @@ async fn serve_keeps_data_across_kill_and_stops_cleanly() {
         .json()
         .await
         .expect("json");
-    assert_eq!(health["store"], "embedded");
-    assert_eq!(health["queue"], "embedded");
+    assert_eq!(health["store"], "sqlite");
+    assert_eq!(health["queue"], "sqlite");
     assert_eq!(health["keys"], "local");
     let created = http
         .post(first.url("/v1/tenants"))

@@ -1,29 +1,29 @@
-//! The assembled service: adapters chosen by configuration, built once per process (outside any
-//! handler) and shared by every request and job.
+//! The composition root: adapters chosen by configuration, built once per process (outside any
+//! handler), and the domain services built over them. Each service gets only the ports and
+//! caches it uses; the HTTP layer and the worker reach the services through [`App`].
 
 use crate::auth::Authenticator;
-use crate::auth::key_format::KeyHash;
-use crate::config::{AwsResources, Backend, Config, DeliverySettings};
+use crate::config::{AwsResources, Backend, Config};
 use crate::crypto::KeyProvider;
 use crate::crypto::kms::KmsKeyProvider;
-use crate::crypto::local::LocalKeyProvider;
-use crate::delivery::client::DeliveryClient;
+use crate::delivery::{DeliverySettings, Engine, JobRunner};
 use crate::outbound::Outbound;
 use crate::queue::Queue;
-use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::sqs::SqsQueue;
+use crate::queue::worker::JobHandler;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
-use crate::store::embedded::{Database, Durability, EmbeddedStore};
+use crate::tenancy::key_format::KeyHash;
 use std::sync::Arc;
 
-/// The ports every operation runs against, and the per-process caches over them.
+/// The services of one process, over its adapters.
 pub struct App {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub keys: Arc<dyn KeyProvider>,
     pub auth: Authenticator,
-    pub outbound: Outbound,
+    pub outbound: Arc<Outbound>,
+    pub delivery: Arc<Engine>,
 }
 
 /// What an app needs besides its adapters.
@@ -45,17 +45,24 @@ pub enum BuildError {
 }
 
 impl App {
-    /// Assembles a service over given adapters (tests, custom embeddings).
+    /// Assembles the services over given adapters (tests, custom embeddings).
     pub fn new(
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,
         keys: Arc<dyn KeyProvider>,
         settings: Settings,
     ) -> Result<Arc<Self>, BuildError> {
-        let client = DeliveryClient::new(settings.delivery.policy.clone())?;
+        let outbound = Arc::new(Outbound::new(
+            Arc::clone(&store),
+            Arc::clone(&queue),
+            Arc::clone(&keys),
+            settings.delivery.retention,
+        ));
+        let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
         Ok(Arc::new(Self {
             auth: Authenticator::new(Arc::clone(&store), settings.root_key_hash),
-            outbound: Outbound::new(settings.delivery, client),
+            outbound,
+            delivery,
             store,
             queue,
             keys,
@@ -64,17 +71,22 @@ impl App {
 
     /// Builds the adapters `config` names.
     pub async fn build(config: &Config) -> Result<Arc<Self>, BuildError> {
+        let settings = Settings {
+            root_key_hash: config.root_key_hash,
+            delivery: config.delivery.clone(),
+        };
         match &config.backend {
-            Backend::Aws(aws) => Self::build_aws(aws, settings(config)).await,
-            Backend::Embedded {
+            Backend::Aws(aws) => Self::build_aws(aws, settings).await,
+            #[cfg(feature = "embedded")]
+            Backend::Sqlite {
                 data_dir,
                 durability,
-            } => Self::build_embedded(data_dir, *durability, settings(config)),
+            } => Self::build_sqlite(data_dir, *durability, settings),
         }
     }
 
-    /// The AWS adapters (DynamoDB, SQS, KMS). The Lambdas call only this, so the embedded
-    /// adapters are not linked into them.
+    /// The AWS adapters (DynamoDB, SQS, KMS). The Lambdas call only this; they are built
+    /// without the `embedded` feature, so the SQLite adapters are not even compiled into them.
     pub async fn build_aws(
         aws: &AwsResources,
         settings: Settings,
@@ -91,19 +103,28 @@ impl App {
     }
 
     /// The embedded adapters: one SQLite file and a local master key in `data_dir`.
-    pub fn build_embedded(
+    #[cfg(feature = "embedded")]
+    pub fn build_sqlite(
         data_dir: &std::path::Path,
-        durability: Durability,
+        durability: crate::store::sqlite::Durability,
         settings: Settings,
     ) -> Result<Arc<Self>, BuildError> {
+        use crate::crypto::local::LocalKeyProvider;
+        use crate::queue::sqlite::SqliteQueue;
+        use crate::store::sqlite::{Database, SqliteStore};
         let db = Database::open(&data_dir.join("switchboard.db"), durability)?;
         let keys = LocalKeyProvider::load_or_create(&data_dir.join("master.key"))?;
         Self::new(
-            Arc::new(EmbeddedStore::new(Arc::clone(&db))),
-            Arc::new(EmbeddedQueue::new(db)),
+            Arc::new(SqliteStore::new(Arc::clone(&db))),
+            Arc::new(SqliteQueue::new(db)),
             Arc::new(keys),
             settings,
         )
+    }
+
+    /// The handler the delivery worker (Lambda or `serve`'s poller) runs every job through.
+    pub fn job_handler(&self) -> Arc<dyn JobHandler> {
+        Arc::new(JobRunner::new(Arc::clone(&self.delivery)))
     }
 
     /// One line for start-up logs: which adapters are in use.
@@ -114,12 +135,5 @@ impl App {
             self.queue.kind(),
             self.keys.kind()
         )
-    }
-}
-
-fn settings(config: &Config) -> Settings {
-    Settings {
-        root_key_hash: config.root_key_hash,
-        delivery: config.delivery.clone(),
     }
 }

@@ -6,11 +6,10 @@
 //! data directory unless `TABLE_NAME` is set, in which case it needs the AWS variables too.
 //! `AWS_ENDPOINT_URL` (read by the AWS SDK itself) points the AWS adapters at an emulator.
 
-use crate::auth::key_format::KeyHash;
+use crate::delivery::DeliverySettings;
 use crate::delivery::schedule::RetrySchedule;
 use crate::ssrf::AddressPolicy;
-use crate::store::embedded::Durability;
-use std::path::PathBuf;
+use crate::tenancy::key_format::KeyHash;
 use std::time::Duration;
 
 /// Why the environment does not describe a runnable process.
@@ -35,9 +34,11 @@ pub struct AwsResources {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     Aws(AwsResources),
-    Embedded {
-        data_dir: PathBuf,
-        durability: Durability,
+    /// One SQLite file and a local key in a data directory (`serve` only).
+    #[cfg(feature = "embedded")]
+    Sqlite {
+        data_dir: std::path::PathBuf,
+        durability: crate::store::sqlite::Durability,
     },
 }
 
@@ -49,34 +50,9 @@ pub enum Role {
     Delivery,
 }
 
-/// How outbound deliveries behave.
-#[derive(Debug, Clone)]
-pub struct DeliverySettings {
-    /// Which addresses deliveries may reach (`SWITCHBOARD_ALLOW_CIDRS`; empty = public only).
-    pub policy: AddressPolicy,
-    /// Delays between attempts (`SWITCHBOARD_RETRY_SCHEDULE`, seconds; default 0,5,300,…).
-    pub schedule: RetrySchedule,
-    /// An endpoint failing this long is disabled (`SWITCHBOARD_DISABLE_AFTER_SECONDS`, 5 days).
-    pub disable_after: Duration,
-    /// How long events, deliveries and attempts are kept (`SWITCHBOARD_RETENTION_DAYS`, 30).
-    pub retention: Duration,
-}
-
-impl Default for DeliverySettings {
-    fn default() -> Self {
-        Self {
-            policy: AddressPolicy::default(),
-            schedule: RetrySchedule::default(),
-            disable_after: Duration::from_secs(5 * 24 * 3600),
-            retention: Duration::from_secs(30 * 24 * 3600),
-        }
-    }
-}
-
-impl DeliverySettings {
-    /// Reads the delivery settings from the environment.
-    pub fn from_env(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        let mut s = Self::default();
+/// Reads the delivery settings from the environment.
+fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
+        let mut s = DeliverySettings::default();
         if let Some(list) = env("SWITCHBOARD_ALLOW_CIDRS") {
             s.policy = AddressPolicy::from_allow_list(&list).map_err(|e| ConfigError::Invalid {
                 var: "SWITCHBOARD_ALLOW_CIDRS",
@@ -107,7 +83,6 @@ impl DeliverySettings {
             s.retention = Duration::from_secs(days.max(1) * 24 * 3600);
         }
         Ok(s)
-    }
 }
 
 /// Everything a process needs to build its [`crate::app::App`].
@@ -159,12 +134,14 @@ impl Config {
         Ok(Self {
             backend: Backend::Aws(aws(env, role)?),
             root_key_hash: root_hash(env, role == Role::Admin)?,
-            delivery: DeliverySettings::from_env(env)?,
+            delivery: delivery_settings(env)?,
         })
     }
 
     /// `serve`'s configuration: embedded in `data_dir` unless `TABLE_NAME` is set.
-    pub fn for_serve(data_dir: PathBuf, env: Lookup<'_>) -> Result<Self, ConfigError> {
+    #[cfg(feature = "embedded")]
+    pub fn for_serve(data_dir: std::path::PathBuf, env: Lookup<'_>) -> Result<Self, ConfigError> {
+        use crate::store::sqlite::Durability;
         let backend = if env("TABLE_NAME").is_some_and(|v| !v.is_empty()) {
             Backend::Aws(aws(env, Role::Delivery)?)
         } else {
@@ -178,7 +155,7 @@ impl Config {
                     });
                 }
             };
-            Backend::Embedded {
+            Backend::Sqlite {
                 data_dir,
                 durability,
             }
@@ -186,7 +163,7 @@ impl Config {
         Ok(Self {
             backend,
             root_key_hash: root_hash(env, false)?,
-            delivery: DeliverySettings::from_env(env)?,
+            delivery: delivery_settings(env)?,
         })
     }
 }
@@ -237,11 +214,12 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "embedded")]
     #[test]
     fn serve_defaults_to_embedded_and_checks_root_hash() {
         let e = env(&[]);
         let c = Config::for_serve("/tmp/x".into(), &e).expect("config");
-        assert!(matches!(c.backend, Backend::Embedded { .. }));
+        assert!(matches!(c.backend, Backend::Sqlite { .. }));
         let e = env(&[("ROOT_KEY_SHA256", "nothex")]);
         assert!(matches!(
             Config::for_serve("/tmp/x".into(), &e),

@@ -6,7 +6,7 @@ use crate::store::StoreError;
 use serde::Serialize;
 
 /// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     /// The field's path in the request (`scopes[1]`, `expires_at`, `limit`).
     pub field: String,
@@ -18,6 +18,31 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+        }
+    }
+}
+
+/// Collects the field errors of a request so that one answer names every bad field.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    /// The value when `result` is valid; otherwise records its error and gives `None`.
+    pub fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// Records an error found outside a parse function.
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// `Ok` when nothing was recorded, else every recorded error as one [`DomainError::Invalid`].
+    pub fn finish(self) -> Result<(), DomainError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(self.0))
         }
     }
 }
@@ -57,6 +82,15 @@ impl From<StoreError> for DomainError {
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Invalid(m) | StoreError::Corrupt(m) => Self::Internal(m),
         }
+    }
+}
+
+impl crate::store::versioned::VersionedError for DomainError {
+    fn not_found(what: &'static str) -> Self {
+        Self::NotFound(what)
+    }
+    fn contended(what: &'static str) -> Self {
+        Self::Conflict(format!("the {what} kept changing concurrently; retry"))
     }
 }
 

@@ -1,15 +1,12 @@
-//! The job kinds the delivery worker runs, and the handler that dispatches them. Jobs carry ids,
-//! not payloads. A job that is not JSON, or of a kind this build does not know, can never succeed
-//! and is dead-lettered with the reason.
+//! The job kinds the delivery worker runs. Jobs carry ids, not payloads; producers turn them into
+//! queue messages here, and the worker's dispatcher (in [`crate::delivery`]) decodes them.
 
-use crate::app::App;
+use crate::error::DomainError;
 use crate::model::{EndpointId, MessageId, TenantId};
-use crate::queue::worker::JobHandler;
-use crate::queue::{Outcome, ReceivedJob};
-use async_trait::async_trait;
+use crate::queue::OutgoingJob;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::time::Duration;
 
 /// Deliver one message to one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,38 +32,33 @@ pub enum Job {
     Recover(RecoverJob),
 }
 
-#[derive(Deserialize)]
-struct JobHeader {
-    kind: String,
-}
+/// The kinds this build knows, to tell an unknown kind from a malformed job.
+pub const KINDS: [&str; 2] = ["deliver", "recover"];
 
-/// Routes each job to the code for its kind.
-pub struct Dispatcher {
-    app: Arc<App>,
-}
-
-impl Dispatcher {
-    pub fn new(app: Arc<App>) -> Self {
-        Self { app }
+impl Job {
+    /// The queue message for this job, visible after `delay`.
+    pub fn outgoing(&self, delay: Duration) -> Result<OutgoingJob, DomainError> {
+        let body = serde_json::to_string(self)
+            .map_err(|e| DomainError::Internal(format!("encoding a job: {e}")))?;
+        Ok(OutgoingJob { body, delay })
     }
 }
 
-#[async_trait]
-impl JobHandler for Dispatcher {
-    async fn handle(&self, job: &ReceivedJob) -> Outcome {
-        match serde_json::from_str::<Job>(&job.body) {
-            Ok(Job::Deliver(deliver)) => crate::delivery::deliver(&self.app, &deliver).await,
-            Ok(Job::Recover(recover)) => crate::delivery::recover(&self.app, &recover).await,
-            Err(e) => {
-                let reason = match serde_json::from_str::<JobHeader>(&job.body) {
-                    Ok(h) if !["deliver", "recover"].contains(&h.kind.as_str()) => {
-                        format!("unknown job kind `{}`", h.kind)
-                    }
-                    _ => format!("malformed job: {e}"),
-                };
-                tracing::warn!(job_id = %job.id, %reason, "dead-lettering job");
-                Outcome::Dead(reason)
-            }
-        }
-    }
+/// One delivery job per destination of a message, due now.
+pub fn deliveries(
+    tenant: TenantId,
+    message: MessageId,
+    destinations: &[EndpointId],
+) -> Result<Vec<OutgoingJob>, DomainError> {
+    destinations
+        .iter()
+        .map(|&endpoint| {
+            Job::Deliver(DeliverJob {
+                tenant,
+                message,
+                endpoint,
+            })
+            .outgoing(Duration::ZERO)
+        })
+        .collect()
 }

@@ -3,7 +3,6 @@
 
 use crate::app::App;
 use crate::config::{Backend, Config, Role, process_env};
-use crate::jobs::Dispatcher;
 use crate::queue::worker::{JobHandler, process_batch};
 use crate::queue::{Outcome, Queue, ReceivedJob};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -15,6 +14,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 async fn build(role: Role) -> Result<Arc<App>, BoxError> {
     crate::telemetry::init(true);
     let config = Config::for_lambda(role, &process_env)?;
+    #[allow(irrefutable_let_patterns)] // refutable when the `embedded` feature is on
     let Backend::Aws(aws) = &config.backend else {
         return Err("a Lambda runs on AWS adapters only".into());
     };
@@ -45,7 +45,7 @@ pub async fn run_intake() -> Result<(), BoxError> {
 /// The delivery function (SQS trigger with `ReportBatchItemFailures`).
 pub async fn run_delivery() -> Result<(), BoxError> {
     let app = build(Role::Delivery).await?;
-    let handler: Arc<dyn JobHandler> = Arc::new(Dispatcher::new(Arc::clone(&app)));
+    let handler: Arc<dyn JobHandler> = app.job_handler();
     let queue = Arc::clone(&app.queue);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<SqsEvent>| {

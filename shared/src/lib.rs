@@ -7,12 +7,15 @@ pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod lambda;
 pub mod model;
 pub mod outbound;
 pub mod queue;
+#[cfg(feature = "embedded")]
 pub mod serve;
 pub mod signing;
 pub mod ssrf;

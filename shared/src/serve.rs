@@ -3,9 +3,8 @@
 
 use crate::api;
 use crate::app::{App, BuildError};
-use crate::auth::key_format::{self, KeyHash};
+use crate::tenancy::key_format::{self, KeyHash};
 use crate::config::{Config, ConfigError};
-use crate::jobs::Dispatcher;
 use crate::queue::worker::{WorkerOptions, run_worker};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
@@ -98,7 +97,7 @@ pub async fn start(
     let (shutdown, stop) = watch::channel(false);
     let worker = tokio::spawn(run_worker(
         Arc::clone(&app.queue),
-        Arc::new(Dispatcher::new(Arc::clone(&app))),
+        app.job_handler(),
         WorkerOptions::default(),
         stop.clone(),
     ));

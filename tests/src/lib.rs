@@ -8,16 +8,16 @@ pub mod receiver;
 
 use std::sync::Arc;
 use switchboard::app::{App, Settings};
-use switchboard::auth::key_format::KeyHash;
+use switchboard::tenancy::key_format::KeyHash;
 use switchboard::config::DeliverySettings;
 use switchboard::crypto::kms::KmsKeyProvider;
 use switchboard::crypto::local::LocalKeyProvider;
 use switchboard::delivery::schedule::RetrySchedule;
 use switchboard::ssrf::AddressPolicy;
-use switchboard::queue::embedded::EmbeddedQueue;
+use switchboard::queue::sqlite::SqliteQueue;
 use switchboard::queue::sqs::{SqsQueue, create_queues};
 use switchboard::store::dynamo::{DynamoStore, create_table};
-use switchboard::store::embedded::{Database, Durability, EmbeddedStore};
+use switchboard::store::sqlite::{Database, Durability, SqliteStore};
 use tempfile::TempDir;
 
 /// The moto server the test script started.
@@ -84,7 +84,7 @@ pub async fn kms_provider() -> KmsKeyProvider {
 }
 
 /// A fresh embedded database in a temp dir (kept alive by the returned guard).
-pub fn embedded_db() -> (Arc<Database>, TempDir) {
+pub fn sqlite_db() -> (Arc<Database>, TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Database::open(&dir.path().join("switchboard.db"), Durability::Normal)
         .expect("open embedded db");
@@ -125,14 +125,14 @@ pub fn test_settings(root: Option<KeyHash>) -> Settings {
 /// Builds an app on `backend` with `settings`.
 pub async fn app_with(backend: Backend, settings: Settings) -> TestApp {
     match backend {
-        Backend::Embedded => {
-            let (db, dir) = embedded_db();
+        Backend::Sqlite => {
+            let (db, dir) = sqlite_db();
             let keys = LocalKeyProvider::load_or_create(&dir.path().join("master.key"))
                 .expect("local key");
             TestApp {
                 app: App::new(
-                    Arc::new(EmbeddedStore::new(Arc::clone(&db))),
-                    Arc::new(EmbeddedQueue::new(db)),
+                    Arc::new(SqliteStore::new(Arc::clone(&db))),
+                    Arc::new(SqliteQueue::new(db)),
                     Arc::new(keys),
                     settings,
                 )

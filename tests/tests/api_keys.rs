@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchboard::auth::key_format::{self, KeyHash};
+use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard_tests::{Backend, TestServer, app, eventually};
 
 struct Api {
@@ -375,7 +375,7 @@ async fn lifecycle(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_lifecycle_on_embedded_adapters() {
-    lifecycle(Backend::Embedded).await;
+    lifecycle(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,7 +385,7 @@ async fn key_lifecycle_on_aws_adapters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_problem_json_naming_the_field() {
-    let (api, root, _app) = start(Backend::Embedded).await;
+    let (api, root, _app) = start(Backend::Sqlite).await;
     let (_, admin) = new_tenant(&api, &root, "Initech").await;
     let cases: Vec<(Value, StatusCode, &str)> = vec![
         (

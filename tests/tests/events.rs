@@ -5,7 +5,7 @@
 use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use switchboard::auth::key_format::KeyHash;
+use switchboard::tenancy::key_format::KeyHash;
 use switchboard::jobs::Dispatcher;
 use switchboard::lambda::handle_sqs_batch;
 use switchboard::queue::Queue;
@@ -127,7 +127,7 @@ async fn drive_http_events(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_gateway_events_on_embedded_adapters() {
-    drive_http_events(Backend::Embedded).await;
+    drive_http_events(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +146,7 @@ async fn drive_sqs(
     usize,
 ) {
     let files = event_files();
-    let test_app = app(Backend::Embedded, None).await;
+    let test_app = app(Backend::Sqlite, None).await;
     demo::seed(test_app.app.store.as_ref()).await.expect("seed");
     let receiver = Receiver::start().await;
     receiver.script("demo-retry", [Reply::Status(500)]);

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::app::App;
-use switchboard::auth::key_format::{self, KeyHash};
+use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard_tests::receiver::{Receiver, Reply};
 use switchboard_tests::{Backend, TenantClient, TestApp, TestServer, Worker, app, eventually};
 
@@ -458,7 +458,7 @@ macro_rules! on_both {
         mod embedded {
             use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(Backend::Embedded).await; })*
+            async fn $name() { super::$name(Backend::Sqlite).await; })*
         }
         mod aws {
             use super::*;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 use switchboard::app::{App, Settings};
-use switchboard::auth::key_format::{self, KeyHash};
+use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard::signing::standard::{SigningKey, verify};
 use switchboard_tests::receiver::{Receiver, Reply};
 use switchboard_tests::{
@@ -40,7 +40,7 @@ impl H {
         let root = key_format::generate();
         let mut settings = test_settings(Some(KeyHash::of(root.expose_secret())));
         tune(&mut settings);
-        let guard = app_with(Backend::Embedded, settings).await;
+        let guard = app_with(Backend::Sqlite, settings).await;
         let app = Arc::clone(&guard.app);
         let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
         let client = TenantClient::create(api, root.expose_secret()).await;

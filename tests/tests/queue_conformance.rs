@@ -1,10 +1,10 @@
 //! The queue conformance suite on both adapters: the embedded queue (a SQLite file) and SQS (moto).
 
 use switchboard::queue::conformance::{CASES, run};
-use switchboard::queue::embedded::EmbeddedQueue;
+use switchboard::queue::sqlite::SqliteQueue;
 use switchboard::queue::{OutgoingJob, Queue};
-use switchboard::store::embedded::{Database, Durability};
-use switchboard_tests::{embedded_db, sqs_queue};
+use switchboard::store::sqlite::{Database, Durability};
+use switchboard_tests::{sqlite_db, sqs_queue};
 
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
@@ -19,8 +19,8 @@ macro_rules! suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let (db, _dir) = embedded_db();
-                    run(&EmbeddedQueue::new(db), stringify!($case)).await;
+                    let (db, _dir) = sqlite_db();
+                    run(&SqliteQueue::new(db), stringify!($case)).await;
                 }
             )*
         }
@@ -52,7 +52,7 @@ async fn embedded_queue_keeps_jobs_across_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("q.db");
     {
-        let queue = EmbeddedQueue::new(Database::open(&path, Durability::Normal).expect("open"));
+        let queue = SqliteQueue::new(Database::open(&path, Durability::Normal).expect("open"));
         queue
             .send(OutgoingJob::now("survivor"))
             .await
@@ -64,7 +64,7 @@ async fn embedded_queue_keeps_jobs_across_restart() {
             .expect("receive");
         assert_eq!(held.len(), 1);
     }
-    let queue = EmbeddedQueue::new(Database::open(&path, Durability::Normal).expect("reopen"));
+    let queue = SqliteQueue::new(Database::open(&path, Durability::Normal).expect("reopen"));
     let job = switchboard_tests::eventually(std::time::Duration::from_secs(5), || async {
         queue
             .receive(1, std::time::Duration::from_secs(30))

@@ -1,9 +1,9 @@
 //! The store conformance suite on both adapters: the embedded SQLite file and DynamoDB (moto).
 
 use switchboard::store::conformance::{CASES, run};
-use switchboard::store::embedded::{Durability, EmbeddedStore};
+use switchboard::store::sqlite::{Durability, SqliteStore};
 use switchboard::store::{ItemKey, Store};
-use switchboard_tests::{dynamo_store, embedded_db};
+use switchboard_tests::{dynamo_store, sqlite_db};
 
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
@@ -18,8 +18,8 @@ macro_rules! suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let (db, _dir) = embedded_db();
-                    run(&EmbeddedStore::new(db), stringify!($case)).await;
+                    let (db, _dir) = sqlite_db();
+                    run(&SqliteStore::new(db), stringify!($case)).await;
                 }
             )*
         }
@@ -53,14 +53,14 @@ async fn embedded_store_survives_reopening_its_file() {
     let path = dir.path().join("data.db");
     let key = ItemKey::new("P", "S");
     {
-        let store = EmbeddedStore::open(&path, Durability::Normal).expect("open");
+        let store = SqliteStore::open(&path, Durability::Normal).expect("open");
         let mut item = switchboard::store::Item::new();
         item.insert("PK".into(), "P".into());
         item.insert("SK".into(), "S".into());
         item.insert("kept".into(), true.into());
         store.put(item, None).await.expect("put");
     }
-    let reopened = EmbeddedStore::open(&path, Durability::Full).expect("reopen");
+    let reopened = SqliteStore::open(&path, Durability::Full).expect("reopen");
     let item = reopened
         .get(&key)
         .await

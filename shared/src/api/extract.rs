@@ -2,7 +2,7 @@
 //! bare 400 from the framework.
 
 use super::AppState;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemKind};
 use crate::auth::{Principal, TenantCaller};
 use crate::error::FieldError;
 use crate::model::Scope;
@@ -25,19 +25,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             let essence = ct.split(';').next().unwrap_or("").trim();
             if essence != "application/json" && !essence.ends_with("+json") {
                 return Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
+                    ProblemKind::UnsupportedMediaType,
                     "send the body as `content-type: application/json`",
                 ));
             }
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload-too-large",
-                    "the request body is larger than this endpoint accepts",
-                )
+                Problem::payload_too_large("the request body is larger than this endpoint accepts")
             } else {
                 Problem::bad_request("body", "the request body could not be read")
             }
@@ -59,8 +54,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
             return Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-json",
+                ProblemKind::MalformedJson,
                 format!("the body is not valid JSON: {inner}"),
             )
             .with_errors(vec![FieldError::new("body", inner.to_string())]);
@@ -100,12 +94,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                     path.clone()
                 }
             });
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            format!("`{field}`: {message}"),
-        )
-        .with_errors(vec![FieldError::new(field, message)])
+        Problem::validation(vec![FieldError::new(field, message)])
     })
 }
 
@@ -148,12 +137,8 @@ impl Caller {
         if self.0.has(scope) {
             Ok(&self.0)
         } else {
-            let name = serde_json::to_value(scope)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
             Err(Problem::forbidden(format!(
-                "this API key lacks the `{name}` scope"
+                "this API key lacks the `{scope}` scope"
             )))
         }
     }
@@ -179,4 +164,32 @@ pub fn path_id<T: std::str::FromStr<Err = crate::model::IdError>>(
 ) -> Result<T, Problem> {
     raw.parse()
         .map_err(|e: crate::model::IdError| Problem::bad_request(field, e.to_string()))
+}
+
+/// Query parameters decoded into a typed struct; a malformed one is a 400 naming it.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let raw = parts.uri.query().unwrap_or("");
+        let pairs = form_urlencoded::parse(raw.as_bytes());
+        let de = serde_urlencoded::Deserializer::new(pairs);
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|err| {
+                let field = err.path().to_string();
+                let message = err.into_inner().to_string();
+                let field = if field.is_empty() || field == "." {
+                    message
+                        .split('`')
+                        .nth(1)
+                        .map_or_else(|| "query".to_owned(), str::to_owned)
+                } else {
+                    field
+                };
+                Problem::bad_request(&field, message)
+            })
+    }
 }

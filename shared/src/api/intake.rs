@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 #[utoipa::path(post, path = "/hooks/{integration_id}", tag = "intake",
-    params(("integration_id" = String, Path)),
+    params(("integration_id" = IntegrationId, Path)),
     responses((status = 202, description = "Accepted"), (status = 401, body = Problem),
               (status = 404, body = Problem), (status = 413, body = Problem),
               (status = 503, body = Problem)))]
@@ -24,9 +24,7 @@ pub async fn receive(
     if let Err(rejection) = body
         && rejection.status() == StatusCode::PAYLOAD_TOO_LARGE
     {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
+        return Err(Problem::payload_too_large(
             "webhook bodies are limited to 1 MiB",
         ));
     }

@@ -2,19 +2,21 @@
 //! and by `switchboard serve` (both merged on one port, as API Gateway routes them).
 
 pub mod admin;
+pub mod dto;
 pub mod extract;
 pub mod intake;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+mod schema;
 
 use crate::app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use problem::Problem;
+use problem::{Problem, ProblemKind};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -86,7 +88,7 @@ fn admin_routes() -> Router<AppState> {
         .route("/v1/webhooks/{id}/test", post(webhooks::test))
         .route("/v1/webhooks/{id}/attempts", get(webhooks::attempts))
         .route("/v1/webhooks/{id}/recover", post(webhooks::recover))
-        .route("/v1/events", post(events::publish))
+        .route("/v1/events", post(events::publish).get(events::list))
         .route("/v1/events/{id}", get(events::get))
         .route("/v1/events/{id}/resend", post(events::resend))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
@@ -122,13 +124,12 @@ fn finish(routes: Router<AppState>, app: AppState) -> Router {
 }
 
 async fn not_found() -> Response {
-    Problem::new(StatusCode::NOT_FOUND, "not-found", "no such route").into_response()
+    Problem::new(ProblemKind::NotFound, "no such route").into_response()
 }
 
 async fn method_not_allowed() -> Response {
     Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        ProblemKind::MethodNotAllowed,
         "this route does not accept that method",
     )
     .into_response()

@@ -2,23 +2,19 @@
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
 use super::admin::{api_keys, events, health, tenants, webhooks};
-use super::{intake, pagination, problem};
-use crate::delivery::client::ErrorCode;
-use crate::error::FieldError;
-use crate::model::api_key::{
-    ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyStatus, ApiKeyUpdate, ApiKeyView,
+use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
+use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
+use super::dto::tenants::{TenantCreate, TenantCreated, TenantView};
+use super::dto::webhooks::{
+    AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate, EndpointView,
+    Requeued, SecretRotate, SecretRotated,
 };
-use crate::model::endpoint::{
-    EndpointCreate, EndpointCreated, EndpointUpdate, EndpointView, SecretRotate, SecretRotated,
-};
-use crate::model::message::{
-    Attempt, AttemptStatus, Delivery, DeliveryStatus, EndpointRecover, EventPublish, EventResend,
-    EventView, Published, Requeued,
-};
-use crate::model::tenant::{TenantCreate, TenantCreated, TenantView};
+use super::{intake, pagination, problem, schema};
+use crate::model::api_key::ApiKeyStatus;
+use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{KeyId, Scope, TenantId};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,19 +26,20 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         api_keys::revoke, api_keys::roll,
         webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::test, webhooks::attempts, webhooks::recover,
-        events::publish, events::get, events::resend,
+        events::publish, events::list, events::get, events::resend,
         intake::receive,
     ),
     components(schemas(
-        problem::Problem, FieldError, Scope, TenantId, KeyId,
+        problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId,
         TenantCreate, TenantView, TenantCreated,
         ApiKeyCreate, ApiKeyUpdate, ApiKeyRoll, ApiKeyView, ApiKeyCreated, ApiKeyStatus,
         pagination::ListResponse<ApiKeyView>, pagination::ListResponse<TenantView>,
         health::Health,
         EndpointCreate, EndpointUpdate, EndpointView, EndpointCreated, SecretRotate, SecretRotated,
-        EventPublish, Published, EventView, Delivery, DeliveryStatus, Attempt, AttemptStatus,
-        EventResend, EndpointRecover, Requeued, ErrorCode,
-        pagination::ListResponse<EndpointView>, pagination::ListResponse<Attempt>,
+        EventPublish, PublishedView, EventView, DeliveryView, DeliveryStatus, AttemptView,
+        AttemptStatus, EventResend, EndpointRecover, Requeued, ErrorCode,
+        pagination::ListResponse<EndpointView>, pagination::ListResponse<AttemptView>,
+        pagination::ListResponse<EventView>,
     )),
     modifiers(&Security),
 )]
@@ -54,13 +51,21 @@ impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "api_key",
+            "bearer",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("swb_…")
+                    .description(Some("`Authorization: Bearer <key>`"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "the same key in an `x-api-key` header",
+            ))),
         );
     }
 }
@@ -72,7 +77,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The document as checked in: pretty JSON with a trailing newline.
 pub fn document_json() -> String {
-    let mut text = document().to_pretty_json().unwrap_or_default();
+    // The document is built from static types: serialising it cannot fail at run time.
+    let mut text = document()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }

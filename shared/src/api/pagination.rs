@@ -6,8 +6,7 @@ use super::problem::Problem;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 250;
@@ -30,6 +29,24 @@ struct CursorBody {
     k: String,
 }
 
+/// `?limit=&cursor=` of a plain list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1–250 (default 50).
+    #[param(minimum = 1, maximum = 250)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// Checks the limit and the cursor for the list `list` owned by `owner`.
+    pub fn resolve(&self, owner: &str, list: &str, sk_prefix: &str) -> Result<ListParams, Problem> {
+        parse(self.limit, self.cursor.as_deref(), owner, list, sk_prefix)
+    }
+}
+
 /// A validated list request.
 #[derive(Debug, Clone)]
 pub struct ListParams {
@@ -38,25 +55,25 @@ pub struct ListParams {
     pub after: Option<String>,
 }
 
-/// Parses `limit` and `cursor` from a query string for the list `list` owned by `owner`, whose
-/// store positions all start with `sk_prefix`.
+/// Checks `limit` and `cursor` for the list `list` owned by `owner`, whose store positions all
+/// start with `sk_prefix`.
 pub fn parse(
-    query: &HashMap<String, String>,
+    limit: Option<u32>,
+    cursor: Option<&str>,
     owner: &str,
     list: &str,
     sk_prefix: &str,
 ) -> Result<ListParams, Problem> {
-    let limit = match query.get("limit") {
+    let limit = match limit {
         None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<usize>()
+        Some(n) => usize::try_from(n)
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
                 Problem::bad_request("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
             })?,
     };
-    let after = match query.get("cursor").filter(|c| !c.is_empty()) {
+    let after = match cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(raw) => {
             let bad = || Problem::bad_request("cursor", "not a cursor issued for this list");
@@ -87,33 +104,24 @@ pub fn cursor(owner: &str, list: &str, last_sk: Option<String>) -> Option<String
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn cursors_are_bound_to_owner_and_list() {
         let c = cursor("ten_a", "api_keys", Some("KEY#key_1".into())).expect("cursor");
-        let ok = parse(&q(&[("cursor", &c)]), "ten_a", "api_keys", "KEY#").expect("valid");
+        let ok = parse(None, Some(&c), "ten_a", "api_keys", "KEY#").expect("valid");
         assert_eq!(ok.after.as_deref(), Some("KEY#key_1"));
         assert_eq!(ok.limit, DEFAULT_LIMIT);
-        assert!(parse(&q(&[("cursor", &c)]), "ten_b", "api_keys", "KEY#").is_err());
-        assert!(parse(&q(&[("cursor", &c)]), "ten_a", "webhooks", "KEY#").is_err());
-        assert!(parse(&q(&[("cursor", "garbage!")]), "ten_a", "api_keys", "KEY#").is_err());
+        assert!(parse(None, Some(&c), "ten_b", "api_keys", "KEY#").is_err());
+        assert!(parse(None, Some(&c), "ten_a", "webhooks", "KEY#").is_err());
+        assert!(parse(None, Some("garbage!"), "ten_a", "api_keys", "KEY#").is_err());
     }
 
     #[test]
     fn limit_bounds() {
-        assert!(parse(&q(&[("limit", "0")]), "o", "l", "").is_err());
-        assert!(parse(&q(&[("limit", "251")]), "o", "l", "").is_err());
-        assert!(parse(&q(&[("limit", "ten")]), "o", "l", "").is_err());
+        assert!(parse(Some(0), None, "o", "l", "").is_err());
+        assert!(parse(Some(251), None, "o", "l", "").is_err());
         assert_eq!(
-            parse(&q(&[("limit", "250")]), "o", "l", "")
-                .map(|p| p.limit)
-                .ok(),
+            parse(Some(250), None, "o", "l", "").map(|p| p.limit).ok(),
             Some(250)
         );
     }

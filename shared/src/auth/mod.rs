@@ -7,14 +7,13 @@
 //! other processes (other Lambda instances) it takes effect within the TTL. Expiry is checked on
 //! every request against the cached expiry time, so it is exact.
 
-pub mod key_format;
 pub mod usage;
 
 use crate::model::api_key::ApiKeyAuth;
 use crate::model::{KeyId, Scope, TenantId};
 use crate::store::{Store, StoreError};
 use crate::tenancy::api_keys;
-use key_format::{KeyFormatError, KeyHash};
+use crate::tenancy::key_format::{self, KeyFormatError, KeyHash};
 use moka::sync::Cache;
 use std::sync::Arc;
 use std::time::Duration;

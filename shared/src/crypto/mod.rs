@@ -5,6 +5,7 @@
 
 pub mod envelope;
 pub mod kms;
+#[cfg(feature = "embedded")]
 pub mod local;
 pub mod random;
 

@@ -7,7 +7,6 @@ use crate::ssrf::AddressPolicy;
 use bytes::Bytes;
 use http::HeaderMap;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,21 +14,7 @@ use std::time::{Duration, Instant};
 /// How much of a response body is kept.
 pub const RESPONSE_BODY_LIMIT: usize = 4 * 1024;
 
-/// Why an attempt failed before or instead of getting a 2xx.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// No answer within the endpoint's timeout.
-    Timeout,
-    /// The connection could not be made or broke.
-    Connection,
-    /// The host name did not resolve.
-    Dns,
-    /// The host resolved only to addresses the SSRF guard refuses.
-    BlockedAddress,
-    /// The receiver answered with a non-2xx status.
-    HttpStatus,
-}
+pub use crate::model::message::ErrorCode;
 
 /// What one POST produced.
 #[derive(Debug, Clone)]

@@ -8,83 +8,143 @@
 //! signing secrets come from memory (see [`crate::outbound`]): no KMS call per delivery.
 
 pub mod client;
+mod runner;
 pub mod schedule;
 
-use crate::app::App;
+pub use runner::JobRunner;
+
 use crate::error::DomainError;
-use crate::jobs::{DeliverJob, Job, RecoverJob};
+use crate::jobs::{DeliverJob, Job};
 use crate::model::endpoint::Endpoint;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
 use crate::model::{AttemptId, EndpointId, MessageId, TenantId};
-use crate::outbound::{endpoints, messages, publish};
-use crate::queue::{Outcome, OutgoingJob};
+use crate::outbound::{Outbound, endpoints, messages, publish};
+use crate::queue::Outcome;
 use crate::signing::standard::signature_header;
+use crate::ssrf::AddressPolicy;
 use crate::store::{ItemKey, Update};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use client::SendResult;
+use client::{DeliveryClient, SendResult};
 use http::{HeaderMap, HeaderName, HeaderValue};
+use schedule::RetrySchedule;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a job waits before coming back when recording its outcome failed.
-const STORE_DOWN_BACKOFF: Duration = Duration::from_secs(5);
-/// The most failed deliveries one recovery re-sends.
-pub const RECOVER_LIMIT: usize = 10_000;
-
-fn retry_later(e: DomainError) -> Outcome {
-    tracing::warn!(error = %e, "delivery could not complete; the job will come back");
-    Outcome::RetryAfter(STORE_DOWN_BACKOFF)
+/// How a job waits before coming back when recording its outcome failed: doubling from 5 s per
+/// receive, capped at 15 minutes, so a long store outage spends few of the queue's receives.
+fn store_down_backoff(receive_count: u32) -> Duration {
+    let doublings = receive_count.saturating_sub(1).min(8);
+    Duration::from_secs(5u64 << doublings).min(Duration::from_secs(900))
 }
 
-fn ttl(app: &App) -> i64 {
-    Utc::now().timestamp() + app.outbound.settings.retention.as_secs() as i64
+/// How outbound deliveries behave.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Which addresses deliveries may reach (`SWITCHBOARD_ALLOW_CIDRS`; empty = public only).
+    pub policy: AddressPolicy,
+    /// Delays between attempts (`SWITCHBOARD_RETRY_SCHEDULE`, seconds; default 0,5,300,…).
+    pub schedule: RetrySchedule,
+    /// An endpoint failing this long is disabled (`SWITCHBOARD_DISABLE_AFTER_SECONDS`, 5 days).
+    pub disable_after: Duration,
+    /// How long events, deliveries and attempts are kept (`SWITCHBOARD_RETENTION_DAYS`, 30).
+    pub retention: Duration,
 }
 
-/// Runs one delivery job.
-pub async fn deliver(app: &App, job: &DeliverJob) -> Outcome {
-    match try_deliver(app, job).await {
-        Ok(outcome) => outcome,
-        Err(e) => retry_later(e),
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            policy: AddressPolicy::default(),
+            schedule: RetrySchedule::default(),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
     }
 }
 
-async fn try_deliver(app: &App, job: &DeliverJob) -> Result<Outcome, DomainError> {
-    let store = app.store.as_ref();
+/// The delivery engine: the outbound context plus the guarded HTTP client and the retry policy.
+/// Built once per process; the worker and the inline test send share it.
+pub struct Engine {
+    outbound: Arc<Outbound>,
+    client: DeliveryClient,
+    schedule: RetrySchedule,
+    disable_after: Duration,
+}
+
+impl Engine {
+    pub fn new(
+        outbound: Arc<Outbound>,
+        settings: &DeliverySettings,
+    ) -> Result<Self, client::ClientError> {
+        Ok(Self {
+            client: DeliveryClient::new(settings.policy.clone())?,
+            outbound,
+            schedule: settings.schedule.clone(),
+            disable_after: settings.disable_after,
+        })
+    }
+
+    /// The one SSRF policy of this process: endpoint URLs are checked against it when saved.
+    pub fn policy(&self) -> &AddressPolicy {
+        self.client.policy()
+    }
+
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+}
+
+impl Engine {
+/// Runs one delivery job. `receive_count` says how often the queue has handed it out, which
+/// only sets the backoff when the store is down: the delivery record decides when it is dead.
+pub async fn deliver(&self, job: &DeliverJob, receive_count: u32) -> Outcome {
+    match self.try_deliver(job).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(error = %e, "delivery could not complete; the job will come back");
+            Outcome::RetryAfter(store_down_backoff(receive_count))
+        }
+    }
+}
+
+async fn try_deliver(&self, job: &DeliverJob) -> Result<Outcome, DomainError> {
+    let ob = self.outbound.as_ref();
+    let store = ob.store();
     let DeliverJob {
         tenant,
         message: message_id,
         endpoint: endpoint_id,
     } = *job;
-    let Some(endpoint) = app.outbound.endpoint(store, tenant, endpoint_id).await? else {
-        skip(app, tenant, message_id, endpoint_id, "endpoint deleted").await?;
+    let Some(endpoint) = ob.endpoint(tenant, endpoint_id).await? else {
+        self.skip(tenant, message_id, endpoint_id, "endpoint deleted").await?;
         return Ok(Outcome::Done);
     };
     if !endpoint.enabled {
-        skip(app, tenant, message_id, endpoint_id, "endpoint disabled").await?;
+        self.skip(tenant, message_id, endpoint_id, "endpoint disabled").await?;
         return Ok(Outcome::Done);
     }
-    let Some(message) = app.outbound.message(store, tenant, message_id).await? else {
+    let Some(message) = ob.message(tenant, message_id).await? else {
         return Ok(Outcome::Dead(
             "the event expired before it could be delivered".into(),
         ));
     };
     let previous = messages::get_delivery(store, tenant, message_id, endpoint_id).await?;
-    if previous
-        .as_ref()
-        .is_some_and(|d| d.status == DeliveryStatus::Succeeded)
-    {
-        return Ok(Outcome::Done); // a redelivered job whose attempt already succeeded
+    match previous.as_ref().map(|d| (d.status, d.attempts)) {
+        // A redelivered job whose outcome is already recorded.
+        Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => return Ok(Outcome::Done),
+        Some((_, attempts)) if attempts >= endpoint.max_attempts => {
+            return Ok(Outcome::Dead(format!("gave up after {attempts} attempts")));
+        }
+        _ => {}
     }
-    if let Some(wait) = rate_limited(app, &endpoint).await? {
+    if let Some(wait) = self.rate_limited(&endpoint).await? {
         // A fresh job, so waiting does not use up the queue's receive count.
-        let body = serde_json::to_string(&Job::Deliver(*job))
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-        app.queue.send(OutgoingJob { body, delay: wait }).await?;
+        ob.enqueue(vec![Job::Deliver(*job).outgoing(wait)?]).await?;
         return Ok(Outcome::Done);
     }
     let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
-    let result = send(app, &endpoint, &message).await?;
+    let result = self.send(&endpoint, &message).await?;
     let now = Utc::now();
     let gone = result.status == Some(410);
     let (status, outcome, next_at) = if result.succeeded() {
@@ -98,7 +158,7 @@ async fn try_deliver(app: &App, job: &DeliverJob) -> Result<Outcome, DomainError
             None,
         )
     } else {
-        let wait = app.outbound.settings.schedule.delay(
+        let wait = self.schedule.delay(
             attempt_no + 1,
             result
                 .retry_after
@@ -107,7 +167,7 @@ async fn try_deliver(app: &App, job: &DeliverJob) -> Result<Outcome, DomainError
         (
             DeliveryStatus::Retrying,
             Outcome::RetryAfter(wait),
-            Some(now + chrono::Duration::from_std(wait).unwrap_or_default()),
+            Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)),
         )
     };
     let attempt = attempt_record(&message, &endpoint, attempt_no, &result, next_at, now);
@@ -120,17 +180,18 @@ async fn try_deliver(app: &App, job: &DeliverJob) -> Result<Outcome, DomainError
         next_attempt_at: next_at,
         updated_at: now,
     };
-    messages::record_attempt(store, tenant, &attempt, &delivery, ttl(app)).await?;
+    messages::record_attempt(store, tenant, &attempt, &delivery, ob.expiry()).await?;
     tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
         status = ?result.status, error = ?result.error.as_ref().map(|(c, _)| c), "delivery attempt");
     if gone {
-        disable(app, &endpoint, "the endpoint answered 410 Gone").await?;
+        self.disable(&endpoint, "the endpoint answered 410 Gone").await?;
     } else if result.succeeded() {
-        note_success(app, &endpoint).await?;
+        self.note_success(&endpoint).await?;
     } else {
-        note_failure(app, &endpoint, now).await?;
+        self.note_failure(&endpoint, now).await?;
     }
     Ok(outcome)
+}
 }
 
 fn attempt_record(
@@ -162,16 +223,10 @@ fn attempt_record(
     }
 }
 
+impl Engine {
 /// Signs and POSTs a message to an endpoint.
-async fn send(
-    app: &App,
-    endpoint: &Endpoint,
-    message: &Message,
-) -> Result<SendResult, DomainError> {
-    let keys = app
-        .outbound
-        .signing_keys(app.keys.as_ref(), endpoint)
-        .await?;
+async fn send(&self, endpoint: &Endpoint, message: &Message) -> Result<SendResult, DomainError> {
+    let keys = self.outbound.signing_keys(endpoint).await?;
     let timestamp = Utc::now().timestamp();
     let id = message.id.to_string();
     let signature = signature_header(&keys, &id, timestamp, message.body.as_bytes());
@@ -193,8 +248,7 @@ async fn send(
     headers.insert("webhook-id", header(&id)?);
     headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
     headers.insert("webhook-signature", header(&signature)?);
-    Ok(app
-        .outbound
+    Ok(self
         .client
         .post(
             &endpoint.url,
@@ -207,14 +261,15 @@ async fn send(
 
 /// `Some(wait)` when the endpoint has used up this second's deliveries. The window counter lives
 /// in the store, so the limit holds across every worker and Lambda instance.
-async fn rate_limited(app: &App, endpoint: &Endpoint) -> Result<Option<Duration>, DomainError> {
+async fn rate_limited(&self, endpoint: &Endpoint) -> Result<Option<Duration>, DomainError> {
     let Some(limit) = endpoint.rate_limit_per_s else {
         return Ok(None);
     };
     let now_ms = Utc::now().timestamp_millis();
     let second = now_ms.div_euclid(1000);
-    let window = app
-        .store
+    let window = self
+        .outbound
+        .store()
         .update(
             &ItemKey::new(format!("RL#{}", endpoint.id), second.to_string()),
             &Update {
@@ -240,27 +295,25 @@ async fn rate_limited(app: &App, endpoint: &Endpoint) -> Result<Option<Duration>
 }
 
 async fn skip(
-    app: &App,
+    &self,
     tenant: TenantId,
     message: MessageId,
     endpoint: EndpointId,
     why: &str,
 ) -> Result<(), DomainError> {
-    let delivery = Delivery {
-        endpoint_id: endpoint,
-        status: DeliveryStatus::Skipped,
-        attempts: 0,
-        last_status_code: None,
-        last_error: Some(why.to_owned()),
-        next_attempt_at: None,
-        updated_at: Utc::now(),
-    };
-    messages::put_delivery(app.store.as_ref(), tenant, message, &delivery, ttl(app)).await
+    let delivery = Delivery::unattempted(
+        endpoint,
+        DeliveryStatus::Skipped,
+        Some(why.to_owned()),
+        Utc::now(),
+    );
+    let ob = self.outbound.as_ref();
+    messages::put_delivery(ob.store(), tenant, message, &delivery, ob.expiry()).await
 }
 
-async fn note_success(app: &App, endpoint: &Endpoint) -> Result<(), DomainError> {
+async fn note_success(&self, endpoint: &Endpoint) -> Result<(), DomainError> {
     if endpoint.failing_since.is_some() {
-        endpoints::modify(app, endpoint.tenant_id, endpoint.id, |e| {
+        endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
             e.failing_since = None;
             Ok(())
         })
@@ -270,24 +323,22 @@ async fn note_success(app: &App, endpoint: &Endpoint) -> Result<(), DomainError>
 }
 
 async fn note_failure(
-    app: &App,
+    &self,
     endpoint: &Endpoint,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     match endpoint.failing_since {
         None => {
-            endpoints::modify(app, endpoint.tenant_id, endpoint.id, |e| {
+            endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
                 e.failing_since.get_or_insert(now);
                 Ok(())
             })
             .await?;
         }
         Some(since)
-            if (now - since).to_std().unwrap_or_default()
-                >= app.outbound.settings.disable_after =>
+            if (now - since).to_std().unwrap_or_default() >= self.disable_after =>
         {
-            disable(
-                app,
+            self.disable(
                 endpoint,
                 &format!("no successful delivery since {}", since.to_rfc3339()),
             )
@@ -299,8 +350,8 @@ async fn note_failure(
 }
 
 /// Disables an endpoint and tells the tenant with a `webhook.disabled` event.
-async fn disable(app: &App, endpoint: &Endpoint, reason: &str) -> Result<(), DomainError> {
-    let disabled = endpoints::modify(app, endpoint.tenant_id, endpoint.id, |e| {
+async fn disable(&self, endpoint: &Endpoint, reason: &str) -> Result<(), DomainError> {
+    let disabled = endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
         e.enabled = false;
         e.disabled_reason = Some(reason.to_owned());
         Ok(())
@@ -308,7 +359,7 @@ async fn disable(app: &App, endpoint: &Endpoint, reason: &str) -> Result<(), Dom
     .await?;
     tracing::warn!(tenant = %endpoint.tenant_id, endpoint_id = %endpoint.id, reason, "endpoint disabled");
     publish::publish_internal(
-        app,
+        &self.outbound,
         endpoint.tenant_id,
         "webhook.disabled",
         json!({"endpoint_id": disabled.id, "url": disabled.url, "reason": reason}),
@@ -317,35 +368,14 @@ async fn disable(app: &App, endpoint: &Endpoint, reason: &str) -> Result<(), Dom
     Ok(())
 }
 
-/// Puts the given destinations of a message back to `pending` before it is queued again.
-pub async fn reset_deliveries(
-    app: &App,
-    tenant: TenantId,
-    message: &Message,
-    targets: &[EndpointId],
-) -> Result<(), DomainError> {
-    for &endpoint in targets {
-        let delivery = Delivery {
-            endpoint_id: endpoint,
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            last_status_code: None,
-            last_error: None,
-            next_attempt_at: None,
-            updated_at: Utc::now(),
-        };
-        messages::put_delivery(app.store.as_ref(), tenant, message.id, &delivery, ttl(app)).await?;
-    }
-    Ok(())
-}
-
 /// Sends a `webhook.test` event to one endpoint now (one attempt, no retries) and returns it.
 pub async fn send_test(
-    app: &App,
+    &self,
     tenant: TenantId,
     endpoint_id: EndpointId,
 ) -> Result<Attempt, DomainError> {
-    let endpoint = endpoints::get(app.store.as_ref(), tenant, endpoint_id).await?;
+    let ob = self.outbound.as_ref();
+    let endpoint = endpoints::get(ob.store(), tenant, endpoint_id).await?;
     let now = Utc::now();
     let id = MessageId::generate();
     let message = Message {
@@ -356,15 +386,15 @@ pub async fn send_test(
                      "data": {"endpoint_id": endpoint_id}}).to_string(),
         created_at: now,
         destinations: vec![endpoint_id],
-        ttl: ttl(app),
+        ttl: ob.expiry(),
     };
-    app.store
+    ob.store()
         .put(
             crate::store::to_item(&messages::message_key(tenant, id), &message)?,
             None,
         )
         .await?;
-    let result = send(app, &endpoint, &message).await?;
+    let result = self.send(&endpoint, &message).await?;
     let attempt = attempt_record(&message, &endpoint, 1, &result, None, Utc::now());
     let delivery = Delivery {
         endpoint_id,
@@ -379,54 +409,23 @@ pub async fn send_test(
         next_attempt_at: None,
         updated_at: Utc::now(),
     };
-    messages::record_attempt(app.store.as_ref(), tenant, &attempt, &delivery, ttl(app)).await?;
+    messages::record_attempt(ob.store(), tenant, &attempt, &delivery, ob.expiry()).await?;
     Ok(attempt)
 }
 
-/// Re-sends every delivery to an endpoint that ended failed since `since` (bounded).
-pub async fn recover(app: &App, job: &RecoverJob) -> Outcome {
-    match try_recover(app, job).await {
-        Ok(n) => {
-            tracing::info!(tenant = %job.tenant, endpoint_id = %job.endpoint, requeued = n, "recovery done");
-            Outcome::Done
-        }
-        Err(e) => retry_later(e),
-    }
+/// Marks a delivery `failed` with `reason` when its job dies outside an attempt (the queue
+/// gave up on it, or the event expired), so the event's status tells the truth.
+pub async fn mark_dead(&self, job: &DeliverJob, reason: &str) -> Result<(), DomainError> {
+    let ob = self.outbound.as_ref();
+    let previous = messages::get_delivery(ob.store(), job.tenant, job.message, job.endpoint).await?;
+    let mut delivery = previous.unwrap_or_else(|| {
+        Delivery::unattempted(job.endpoint, DeliveryStatus::Failed, None, Utc::now())
+    });
+    delivery.status = DeliveryStatus::Failed;
+    delivery.last_error = Some(reason.to_owned());
+    delivery.next_attempt_at = None;
+    delivery.updated_at = Utc::now();
+    messages::put_delivery(ob.store(), job.tenant, job.message, &delivery, ob.expiry()).await
+}
 }
 
-async fn try_recover(app: &App, job: &RecoverJob) -> Result<usize, DomainError> {
-    let store = app.store.as_ref();
-    let mut seen = std::collections::HashSet::new();
-    let mut requeued = 0;
-    let mut after = None;
-    'pages: loop {
-        let (page, last) =
-            messages::attempts(store, job.tenant, job.endpoint, 250, after, None).await?;
-        for attempt in page {
-            if attempt.created_at < job.since {
-                break 'pages;
-            }
-            if attempt.status != AttemptStatus::Failed || !seen.insert(attempt.message_id) {
-                continue;
-            }
-            let state =
-                messages::get_delivery(store, job.tenant, attempt.message_id, job.endpoint).await?;
-            if state.is_some_and(|d| d.status == DeliveryStatus::Failed)
-                && let Some(message) =
-                    messages::get_message(store, job.tenant, attempt.message_id).await?
-            {
-                reset_deliveries(app, job.tenant, &message, &[job.endpoint]).await?;
-                publish::enqueue(app, job.tenant, message.id, &[job.endpoint]).await?;
-                requeued += 1;
-                if requeued >= RECOVER_LIMIT {
-                    break 'pages;
-                }
-            }
-        }
-        match last {
-            Some(sk) => after = Some(sk),
-            None => break,
-        }
-    }
-    Ok(requeued)
-}

@@ -7,19 +7,18 @@ use crate::error::{DomainError, FieldError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 pub const DEFAULT_TIMEOUT_MS: u32 = 15_000;
 pub const MIN_TIMEOUT_MS: u32 = 1_000;
 pub const MAX_TIMEOUT_MS: u32 = 30_000;
 pub const MAX_ATTEMPTS_LIMIT: u32 = 12;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
-const MAX_URL_LEN: usize = 2048;
-const MAX_EVENT_TYPES: usize = 64;
-const MAX_HEADERS: usize = 20;
-const MAX_HEADER_VALUE: usize = 1024;
-const MAX_DESCRIPTION: usize = 512;
-const MAX_RATE_LIMIT: u32 = 10_000;
+pub const MAX_URL_LEN: usize = 2048;
+pub const MAX_EVENT_TYPES: usize = 64;
+pub const MAX_HEADERS: usize = 20;
+pub const MAX_HEADER_VALUE: usize = 1024;
+pub const MAX_DESCRIPTION: usize = 512;
+pub const MAX_RATE_LIMIT: u32 = 10_000;
 /// Headers Switchboard sets itself or that would break the request.
 const RESERVED_HEADERS: &[&str] = &[
     "host",
@@ -130,7 +129,8 @@ fn validate_pattern(field: &str, pattern: &str) -> Result<(), FieldError> {
     }
 }
 
-fn validate_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError> {
+/// Checks a delivery URL: http(s), no credentials, not an internal address literal.
+pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError> {
     let err = |m: &str| FieldError::new("url", m);
     if raw.len() > MAX_URL_LEN {
         return Err(err("must be at most 2048 characters"));
@@ -161,7 +161,8 @@ fn validate_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError>
     Ok(url.to_string())
 }
 
-fn validate_headers(
+/// Checks custom delivery headers: valid, not reserved, at most 20; names lowercased.
+pub fn parse_headers(
     headers: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, FieldError> {
     if headers.len() > MAX_HEADERS {
@@ -194,51 +195,7 @@ fn validate_headers(
     Ok(out)
 }
 
-/// `POST /v1/webhooks`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointCreate {
-    /// Where to POST events: http(s), not an internal address.
-    pub url: String,
-    /// Exact names, prefix globs (`ticket.*`) or `*`. Default `["*"]`.
-    #[serde(default)]
-    pub event_types: Option<Vec<String>>,
-    /// Extra headers sent with every delivery.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// 1,000–30,000 (default 15,000).
-    #[serde(default)]
-    pub timeout_ms: Option<u32>,
-    /// 1–12 (default 8).
-    #[serde(default)]
-    pub max_attempts: Option<u32>,
-    /// Deliveries per second at most (1–10,000); excess deliveries wait, never drop.
-    #[serde(default)]
-    pub rate_limit_per_s: Option<u32>,
-}
-
-/// `PATCH /v1/webhooks/{id}`: every field optional.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointUpdate {
-    pub url: Option<String>,
-    pub event_types: Option<Vec<String>>,
-    pub headers: Option<BTreeMap<String, String>>,
-    pub description: Option<String>,
-    pub enabled: Option<bool>,
-    pub timeout_ms: Option<u32>,
-    pub max_attempts: Option<u32>,
-    /// `null` removes the limit.
-    #[serde(default, deserialize_with = "super::present")]
-    #[schema(value_type = Option<u32>)]
-    pub rate_limit_per_s: Option<Option<u32>>,
-}
-
-/// The validated settings of an endpoint.
+/// The validated settings of a new endpoint.
 #[derive(Debug, Clone)]
 pub struct EndpointSettings {
     pub url: String,
@@ -251,15 +208,56 @@ pub struct EndpointSettings {
     pub rate_limit_per_s: Option<u32>,
 }
 
-struct Checker(Vec<FieldError>);
+/// A validated change to an endpoint (`PATCH`): only the fields present are changed;
+/// `rate_limit_per_s: Some(None)` removes the limit.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointChange {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub timeout_ms: Option<u32>,
+    pub max_attempts: Option<u32>,
+    pub rate_limit_per_s: Option<Option<u32>>,
+}
 
-impl Checker {
-    fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        r.map_err(|e| self.0.push(e)).ok()
+impl EndpointChange {
+    /// Applies the change; re-enabling clears why Switchboard disabled the endpoint.
+    pub fn apply(&self, endpoint: &mut Endpoint) {
+        if let Some(url) = &self.url {
+            endpoint.url.clone_from(url);
+        }
+        if let Some(types) = &self.event_types {
+            endpoint.event_types.clone_from(types);
+        }
+        if let Some(headers) = &self.headers {
+            endpoint.headers.clone_from(headers);
+        }
+        if let Some(d) = &self.description {
+            endpoint.description.clone_from(d);
+        }
+        if let Some(t) = self.timeout_ms {
+            endpoint.timeout_ms = t;
+        }
+        if let Some(m) = self.max_attempts {
+            endpoint.max_attempts = m;
+        }
+        if let Some(rate) = self.rate_limit_per_s {
+            endpoint.rate_limit_per_s = rate;
+        }
+        if let Some(enabled) = self.enabled {
+            endpoint.enabled = enabled;
+            if enabled {
+                endpoint.disabled_reason = None;
+                endpoint.failing_since = None;
+            }
+        }
     }
 }
 
-fn check_event_types(types: &[String]) -> Result<Vec<String>, FieldError> {
+/// Checks the subscription list: 1–64 exact names, prefix globs or `*`; sorted, deduplicated.
+pub fn parse_event_types(types: &[String]) -> Result<Vec<String>, FieldError> {
     if types.is_empty() {
         return Err(FieldError::new(
             "event_types",
@@ -281,7 +279,8 @@ fn check_event_types(types: &[String]) -> Result<Vec<String>, FieldError> {
     Ok(out)
 }
 
-fn check_range(field: &str, value: u32, min: u32, max: u32) -> Result<u32, FieldError> {
+/// Checks that `value` lies in `min..=max`, naming `field` otherwise.
+pub fn parse_range(field: &str, value: u32, min: u32, max: u32) -> Result<u32, FieldError> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
@@ -292,7 +291,8 @@ fn check_range(field: &str, value: u32, min: u32, max: u32) -> Result<u32, Field
     }
 }
 
-fn check_description(d: &str) -> Result<String, FieldError> {
+/// Checks a description: at most 512 characters.
+pub fn parse_description(d: &str) -> Result<String, FieldError> {
     if d.chars().count() > MAX_DESCRIPTION {
         return Err(FieldError::new(
             "description",
@@ -302,188 +302,36 @@ fn check_description(d: &str) -> Result<String, FieldError> {
     Ok(d.to_owned())
 }
 
-impl EndpointCreate {
-    pub fn validate(&self, policy: &AddressPolicy) -> Result<EndpointSettings, DomainError> {
-        let mut c = Checker(Vec::new());
-        let url = c.take(validate_url(&self.url, policy));
-        let event_types = c.take(check_event_types(
-            self.event_types.as_deref().unwrap_or(&["*".to_owned()]),
+/// Checks `timeout_ms`.
+pub fn parse_timeout(ms: u32) -> Result<u32, FieldError> {
+    parse_range("timeout_ms", ms, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS)
+}
+
+/// Checks `max_attempts`.
+pub fn parse_max_attempts(n: u32) -> Result<u32, FieldError> {
+    parse_range("max_attempts", n, 1, MAX_ATTEMPTS_LIMIT)
+}
+
+/// Checks `rate_limit_per_s`.
+pub fn parse_rate_limit(n: u32) -> Result<u32, FieldError> {
+    parse_range("rate_limit_per_s", n, 1, MAX_RATE_LIMIT)
+}
+
+/// The default grace period of a rotated signing secret.
+pub const DEFAULT_ROTATION_GRACE_SECONDS: i64 = 86_400;
+/// The longest grace period of a rotated signing secret.
+pub const MAX_ROTATION_GRACE_SECONDS: i64 = 7 * 86_400;
+
+/// How long the previous secret keeps signing after a rotation.
+pub fn rotation_grace(seconds: Option<i64>) -> Result<chrono::Duration, DomainError> {
+    let grace = seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS);
+    if !(0..=MAX_ROTATION_GRACE_SECONDS).contains(&grace) {
+        return Err(DomainError::invalid(
+            "grace_seconds",
+            format!("must be between 0 and {MAX_ROTATION_GRACE_SECONDS}"),
         ));
-        let headers = c.take(validate_headers(&self.headers));
-        let description = c.take(check_description(&self.description));
-        let timeout_ms = c.take(check_range(
-            "timeout_ms",
-            self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-            MIN_TIMEOUT_MS,
-            MAX_TIMEOUT_MS,
-        ));
-        let max_attempts = c.take(check_range(
-            "max_attempts",
-            self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
-            1,
-            MAX_ATTEMPTS_LIMIT,
-        ));
-        let rate = match self.rate_limit_per_s {
-            Some(r) => c
-                .take(check_range("rate_limit_per_s", r, 1, MAX_RATE_LIMIT))
-                .map(Some),
-            None => Some(None),
-        };
-        match (
-            url,
-            event_types,
-            headers,
-            description,
-            timeout_ms,
-            max_attempts,
-            rate,
-        ) {
-            (
-                Some(url),
-                Some(event_types),
-                Some(headers),
-                Some(description),
-                Some(timeout_ms),
-                Some(max_attempts),
-                Some(rate_limit_per_s),
-            ) if c.0.is_empty() => Ok(EndpointSettings {
-                url,
-                event_types,
-                headers,
-                description,
-                enabled: self.enabled.unwrap_or(true),
-                timeout_ms,
-                max_attempts,
-                rate_limit_per_s,
-            }),
-            _ => Err(DomainError::Invalid(c.0)),
-        }
     }
-}
-
-impl EndpointUpdate {
-    /// Checks the fields and applies them to `endpoint`.
-    pub fn apply(
-        &self,
-        endpoint: &mut Endpoint,
-        policy: &AddressPolicy,
-    ) -> Result<(), DomainError> {
-        let mut c = Checker(Vec::new());
-        if let Some(url) = &self.url
-            && let Some(url) = c.take(validate_url(url, policy))
-        {
-            endpoint.url = url;
-        }
-        if let Some(types) = &self.event_types
-            && let Some(types) = c.take(check_event_types(types))
-        {
-            endpoint.event_types = types;
-        }
-        if let Some(headers) = &self.headers
-            && let Some(headers) = c.take(validate_headers(headers))
-        {
-            endpoint.headers = headers;
-        }
-        if let Some(d) = &self.description
-            && let Some(d) = c.take(check_description(d))
-        {
-            endpoint.description = d;
-        }
-        if let Some(t) = self.timeout_ms
-            && let Some(t) = c.take(check_range("timeout_ms", t, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS))
-        {
-            endpoint.timeout_ms = t;
-        }
-        if let Some(m) = self.max_attempts
-            && let Some(m) = c.take(check_range("max_attempts", m, 1, MAX_ATTEMPTS_LIMIT))
-        {
-            endpoint.max_attempts = m;
-        }
-        match self.rate_limit_per_s {
-            Some(Some(r)) => {
-                if let Some(r) = c.take(check_range("rate_limit_per_s", r, 1, MAX_RATE_LIMIT)) {
-                    endpoint.rate_limit_per_s = Some(r);
-                }
-            }
-            Some(None) => endpoint.rate_limit_per_s = None,
-            None => {}
-        }
-        if let Some(enabled) = self.enabled {
-            endpoint.enabled = enabled;
-            if enabled {
-                endpoint.disabled_reason = None;
-                endpoint.failing_since = None;
-            }
-        }
-        if c.0.is_empty() {
-            Ok(())
-        } else {
-            Err(DomainError::Invalid(c.0))
-        }
-    }
-}
-
-/// An endpoint as returned: never a secret.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct EndpointView {
-    pub id: EndpointId,
-    pub url: String,
-    pub event_types: Vec<String>,
-    pub headers: BTreeMap<String, String>,
-    pub description: String,
-    pub enabled: bool,
-    pub timeout_ms: u32,
-    pub max_attempts: u32,
-    pub rate_limit_per_s: Option<u32>,
-    pub disabled_reason: Option<String>,
-    pub failing_since: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&Endpoint> for EndpointView {
-    fn from(e: &Endpoint) -> Self {
-        Self {
-            id: e.id,
-            url: e.url.clone(),
-            event_types: e.event_types.clone(),
-            headers: e.headers.clone(),
-            description: e.description.clone(),
-            enabled: e.enabled,
-            timeout_ms: e.timeout_ms,
-            max_attempts: e.max_attempts,
-            rate_limit_per_s: e.rate_limit_per_s,
-            disabled_reason: e.disabled_reason.clone(),
-            failing_since: e.failing_since,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-        }
-    }
-}
-
-/// An endpoint just created: the view plus its signing secret, returned this once.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct EndpointCreated {
-    #[serde(flatten)]
-    pub endpoint: EndpointView,
-    /// The `whsec_` signing secret. It cannot be shown again.
-    pub secret: String,
-}
-
-/// `POST /v1/webhooks/{id}/secret/rotate`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecretRotate {
-    /// How long the previous secret keeps signing, 0–604,800 s (default 86,400).
-    pub grace_seconds: Option<i64>,
-}
-
-/// The answer to a rotation: the new secret, shown once.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SecretRotated {
-    pub secret: String,
-    /// When the previous secret stops signing.
-    pub previous_expires_at: DateTime<Utc>,
+    Ok(chrono::Duration::seconds(grace))
 }
 
 #[cfg(test)]
@@ -503,17 +351,17 @@ mod tests {
 
     #[test]
     fn patterns_are_checked() {
-        assert!(check_event_types(&["ticket.*".into(), "*".into(), "a.b_c-d".into()]).is_ok());
+        assert!(parse_event_types(&["ticket.*".into(), "*".into(), "a.b_c-d".into()]).is_ok());
         for bad in ["ti*cket", "ticket.", ".x", "a..b", "a.*.b", "sp ace", "*.x"] {
-            assert!(check_event_types(&[bad.into()]).is_err(), "{bad}");
+            assert!(parse_event_types(&[bad.into()]).is_err(), "{bad}");
         }
-        assert!(check_event_types(&[]).is_err());
+        assert!(parse_event_types(&[]).is_err());
     }
 
     #[test]
     fn urls_are_checked() {
         let strict = AddressPolicy::default();
-        assert!(validate_url("https://example.com/hook", &strict).is_ok());
+        assert!(parse_url("https://example.com/hook", &strict).is_ok());
         for bad in [
             "ftp://example.com",
             "not a url",
@@ -525,10 +373,10 @@ mod tests {
             "http://10.0.0.1/",
             "http://[::ffff:10.0.0.1]/",
         ] {
-            assert!(validate_url(bad, &strict).is_err(), "{bad}");
+            assert!(parse_url(bad, &strict).is_err(), "{bad}");
         }
         let local = AddressPolicy::from_allow_list("127.0.0.1/32").expect("cidr");
-        assert!(validate_url("http://127.0.0.1:9000/hook", &local).is_ok());
+        assert!(parse_url("http://127.0.0.1:9000/hook", &local).is_ok());
     }
 
     #[test]
@@ -541,17 +389,17 @@ mod tests {
             "Content-Type",
         ] {
             let h = BTreeMap::from([(name.to_owned(), "x".to_owned())]);
-            assert!(validate_headers(&h).is_err(), "{name}");
+            assert!(parse_headers(&h).is_err(), "{name}");
         }
         let ok = BTreeMap::from([("X-Tenant".to_owned(), "acme".to_owned())]);
         assert_eq!(
-            validate_headers(&ok)
+            parse_headers(&ok)
                 .ok()
                 .and_then(|h| h.get("x-tenant").cloned())
                 .as_deref(),
             Some("acme")
         );
         let bad_value = BTreeMap::from([("x-a".to_owned(), "line\nbreak".to_owned())]);
-        assert!(validate_headers(&bad_value).is_err());
+        assert!(parse_headers(&bad_value).is_err());
     }
 }

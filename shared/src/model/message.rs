@@ -2,15 +2,15 @@
 
 use super::endpoint::validate_event_type;
 use super::{AttemptId, EndpointId, MessageId, TenantId};
-use crate::delivery::client::ErrorCode;
-use crate::error::{DomainError, FieldError};
+use crate::error::{DomainError, Errors, FieldError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use utoipa::ToSchema;
 
 /// The largest `data` a published event may carry.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// An event as stored: the exact body every destination receives, and who it fans out to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,53 +25,69 @@ pub struct Message {
     pub ttl: i64,
 }
 
-/// `POST /v1/events`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventPublish {
-    /// A dotted event type, e.g. `ticket.created`.
-    #[serde(rename = "type")]
+impl Message {
+    /// The event's `data`, parsed from the stored body. A body that does not parse is corrupt
+    /// data: an error, never a silent `null`.
+    pub fn data(&self) -> Result<serde_json::Value, DomainError> {
+        #[derive(Deserialize)]
+        struct Body {
+            data: serde_json::Value,
+        }
+        serde_json::from_str::<Body>(&self.body)
+            .map(|b| b.data)
+            .map_err(|e| DomainError::Internal(format!("stored body of {}: {e}", self.id)))
+    }
+}
+
+/// A validated publish: an event type, its data, and an optional idempotency key.
+#[derive(Debug)]
+pub struct NewEvent {
     pub event_type: String,
-    /// Any JSON value, at most 256 KiB.
-    #[schema(value_type = Object)]
     pub data: Box<RawValue>,
-    /// Repeat a publish safely: within 24 h the same key returns the original answer.
-    #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 
-impl EventPublish {
-    pub fn validate(&self) -> Result<(), DomainError> {
-        let mut errors = Vec::new();
-        if let Err(e) = validate_event_type("type", &self.event_type) {
-            errors.push(e);
-        }
-        if let Some(key) = &self.idempotency_key
-            && (key.is_empty() || key.len() > 255 || key.chars().any(char::is_control))
+impl NewEvent {
+    /// Checks the type's shape and the key's length; `data` is any JSON up to 256 KiB (the API
+    /// answers a larger one 413 before it gets here).
+    pub fn parse(
+        event_type: String,
+        data: Box<RawValue>,
+        idempotency_key: Option<String>,
+    ) -> Result<Self, DomainError> {
+        let mut errors = Errors::default();
+        errors.take(validate_event_type("type", &event_type));
+        if let Some(key) = &idempotency_key
+            && (key.is_empty()
+                || key.len() > MAX_IDEMPOTENCY_KEY
+                || key.chars().any(char::is_control))
         {
             errors.push(FieldError::new(
                 "idempotency_key",
                 "must be 1–255 characters without control characters",
             ));
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(DomainError::Invalid(errors))
-        }
+        errors.finish()?;
+        Ok(Self {
+            event_type,
+            data,
+            idempotency_key,
+        })
     }
 }
 
-/// The answer to a publish.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// The outcome of a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
     pub id: MessageId,
     /// How many destinations the event fans out to (0 is not an error).
     pub matched: usize,
+    /// Whether this answers a repeat of an earlier publish with the same idempotency key.
+    pub replayed: bool,
 }
 
 /// Where one message stands with one destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not attempted yet.
@@ -85,8 +101,18 @@ pub enum DeliveryStatus {
     Skipped,
 }
 
+impl DeliveryStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Retrying,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Skipped,
+    ];
+}
+
 /// The delivery state of one message to one destination, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     pub endpoint_id: EndpointId,
     pub status: DeliveryStatus,
@@ -97,28 +123,66 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `GET /v1/events/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct EventView {
-    pub id: MessageId,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-    pub deliveries: Vec<Delivery>,
+impl Delivery {
+    /// A delivery in `status` with no attempt behind it (pending, reset, skipped).
+    pub fn unattempted(
+        endpoint_id: EndpointId,
+        status: DeliveryStatus,
+        why: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            endpoint_id,
+            status,
+            attempts: 0,
+            last_status_code: None,
+            last_error: why,
+            next_attempt_at: None,
+            updated_at: at,
+        }
+    }
 }
 
 /// Whether one attempt succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     Succeeded,
     Failed,
 }
 
-/// One delivery attempt, as stored and returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+impl AttemptStatus {
+    pub const ALL: [Self; 2] = [Self::Succeeded, Self::Failed];
+}
+
+/// Why an attempt failed before or instead of getting a 2xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No answer within the endpoint's timeout.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connection,
+    /// The host name did not resolve.
+    Dns,
+    /// The host resolved only to addresses the SSRF guard refuses.
+    BlockedAddress,
+    /// The receiver answered with a non-2xx status.
+    HttpStatus,
+}
+
+impl ErrorCode {
+    pub const ALL: [Self; 5] = [
+        Self::Timeout,
+        Self::Connection,
+        Self::Dns,
+        Self::BlockedAddress,
+        Self::HttpStatus,
+    ];
+}
+
+/// One delivery attempt, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     pub id: AttemptId,
     pub message_id: MessageId,
@@ -136,26 +200,4 @@ pub struct Attempt {
     /// When the next attempt is due, if one is scheduled.
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-}
-
-/// `POST /v1/events/{id}/resend`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventResend {
-    /// One destination; all of the event's destinations when absent.
-    pub endpoint_id: Option<EndpointId>,
-}
-
-/// `POST /v1/webhooks/{id}/recover`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointRecover {
-    /// Re-send every delivery to this endpoint that failed since then.
-    pub since: DateTime<Utc>,
-}
-
-/// The answer to resend and recover: how many deliveries were queued.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Requeued {
-    pub queued: usize,
 }

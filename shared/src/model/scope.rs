@@ -4,18 +4,10 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
+/// Scopes of capabilities that do not exist yet (integrations, connections, audit, usage) are
+/// added with the work that uses them.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -30,37 +22,46 @@ pub enum Scope {
     EventsPublish,
     #[serde(rename = "events:read")]
     EventsRead,
-    #[serde(rename = "integrations:read")]
-    IntegrationsRead,
-    #[serde(rename = "integrations:write")]
-    IntegrationsWrite,
-    #[serde(rename = "connections:read")]
-    ConnectionsRead,
-    #[serde(rename = "connections:write")]
-    ConnectionsWrite,
-    #[serde(rename = "audit:read")]
-    AuditRead,
-    #[serde(rename = "usage:read")]
-    UsageRead,
 }
 
 impl Scope {
+    /// Every scope, in the order the API documents them.
+    pub const ALL: [Scope; 6] = [
+        Scope::Admin,
+        Scope::ApiKeysWrite,
+        Scope::WebhooksRead,
+        Scope::WebhooksWrite,
+        Scope::EventsPublish,
+        Scope::EventsRead,
+    ];
+
+    /// The scope's name on the wire (`webhooks:write`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Admin => "admin",
+            Scope::ApiKeysWrite => "api_keys:write",
+            Scope::WebhooksRead => "webhooks:read",
+            Scope::WebhooksWrite => "webhooks:write",
+            Scope::EventsPublish => "events:publish",
+            Scope::EventsRead => "events:read",
+        }
+    }
+
     /// Whether holding `self` is enough for an operation that requires `required`.
     pub fn grants(self, required: Scope) -> bool {
         use Scope::*;
-        self == required
-            || self == Admin
-            || matches!(
-                (self, required),
-                (WebhooksWrite, WebhooksRead)
-                    | (IntegrationsWrite, IntegrationsRead)
-                    | (ConnectionsWrite, ConnectionsRead)
-            )
+        self == required || self == Admin || matches!((self, required), (WebhooksWrite, WebhooksRead))
     }
 
     /// Whether any scope in `held` grants `required`.
     pub fn any_grants(held: &[Scope], required: Scope) -> bool {
         held.iter().any(|s| s.grants(required))
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -70,7 +71,7 @@ mod tests {
 
     #[test]
     fn admin_grants_everything_and_write_implies_read() {
-        assert!(Scope::Admin.grants(Scope::UsageRead));
+        assert!(Scope::Admin.grants(Scope::EventsRead));
         assert!(Scope::WebhooksWrite.grants(Scope::WebhooksRead));
         assert!(!Scope::WebhooksRead.grants(Scope::WebhooksWrite));
         assert!(!Scope::EventsRead.grants(Scope::EventsPublish));
@@ -78,11 +79,13 @@ mod tests {
     }
 
     #[test]
-    fn serialises_as_documented() {
-        assert_eq!(
-            serde_json::to_string(&Scope::ApiKeysWrite).ok().as_deref(),
-            Some("\"api_keys:write\"")
-        );
+    fn names_match_serde_for_every_scope() {
+        for scope in Scope::ALL {
+            assert_eq!(
+                serde_json::to_value(scope).ok(),
+                Some(serde_json::Value::String(scope.as_str().to_owned()))
+            );
+        }
         assert!(serde_json::from_str::<Scope>("\"webhooks:delete\"").is_err());
     }
 }

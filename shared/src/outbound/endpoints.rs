@@ -1,10 +1,10 @@
 //! The endpoint repository and lifecycle: create (with a signing secret), list, view, update,
 //! soft delete, rotate the secret.
 
-use crate::app::App;
+use super::Outbound;
 use crate::crypto::envelope;
 use crate::error::DomainError;
-use crate::model::endpoint::{Endpoint, EndpointSettings, StoredSecret};
+use crate::model::endpoint::{Endpoint, EndpointChange, EndpointSettings, StoredSecret};
 use crate::model::{EndpointId, TenantId};
 use crate::signing::standard::SigningKey;
 use crate::store::versioned::{self, Versioned};
@@ -33,14 +33,14 @@ pub fn record_key(tenant: TenantId, id: EndpointId) -> ItemKey {
 
 /// Makes a new signing secret for an endpoint, sealed under its own encryption context.
 async fn new_secret(
-    app: &App,
+    ob: &Outbound,
     tenant: TenantId,
     endpoint: EndpointId,
 ) -> Result<(StoredSecret, SecretString), DomainError> {
     let (key, text) = SigningKey::generate(SECRET_BYTES);
     let id = ulid::Ulid::new().to_string();
     let ctx = super::secret_context(tenant, endpoint, &id);
-    let sealed = envelope::seal(app.keys.as_ref(), &ctx, key.as_bytes()).await?;
+    let sealed = envelope::seal(ob.keys(), &ctx, key.as_bytes()).await?;
     Ok((
         StoredSecret {
             id,
@@ -54,21 +54,21 @@ async fn new_secret(
 
 /// Creates an endpoint; returns it and its `whsec_` secret (to show once).
 pub async fn create(
-    app: &App,
+    ob: &Outbound,
     tenant: TenantId,
     settings: EndpointSettings,
 ) -> Result<(Endpoint, SecretString), DomainError> {
-    create_with_id(app, tenant, EndpointId::generate(), settings).await
+    create_with_id(ob, tenant, EndpointId::generate(), settings).await
 }
 
 /// Creates an endpoint with a given id (demo data); fails with a conflict if it exists.
 pub async fn create_with_id(
-    app: &App,
+    ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     settings: EndpointSettings,
 ) -> Result<(Endpoint, SecretString), DomainError> {
-    let (secret, text) = new_secret(app, tenant, id).await?;
+    let (secret, text) = new_secret(ob, tenant, id).await?;
     let now = Utc::now();
     let endpoint = Endpoint {
         id,
@@ -89,13 +89,13 @@ pub async fn create_with_id(
         deleted_at: None,
         version: 1,
     };
-    app.store
+    ob.store()
         .put(
             to_item(&record_key(tenant, id), &endpoint)?,
             Some(Condition::Absent),
         )
         .await?;
-    app.outbound.evict(tenant);
+    ob.evict(tenant);
     Ok((endpoint, text))
 }
 
@@ -148,13 +148,13 @@ pub async fn all(store: &dyn Store, tenant: TenantId) -> Result<Vec<Endpoint>, D
 
 /// Changes a live endpoint with `change`.
 pub async fn modify(
-    app: &App,
+    ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     change: impl Fn(&mut Endpoint) -> Result<(), DomainError>,
 ) -> Result<Endpoint, DomainError> {
     let updated = versioned::modify(
-        app.store.as_ref(),
+        ob.store(),
         &record_key(tenant, id),
         "webhook endpoint",
         |e: &mut Endpoint| {
@@ -166,13 +166,17 @@ pub async fn modify(
         |_| Ok(Vec::new()),
     )
     .await?;
-    app.outbound.evict(tenant);
+    ob.evict(tenant);
     Ok(updated)
 }
 
 /// Soft-deletes an endpoint: it stops receiving at once; its attempt log stays until it expires.
-pub async fn delete(app: &App, tenant: TenantId, id: EndpointId) -> Result<Endpoint, DomainError> {
-    modify(app, tenant, id, |e| {
+pub async fn delete(
+    ob: &Outbound,
+    tenant: TenantId,
+    id: EndpointId,
+) -> Result<Endpoint, DomainError> {
+    modify(ob, tenant, id, |e| {
         e.deleted_at = Some(Utc::now());
         e.enabled = false;
         Ok(())
@@ -182,14 +186,14 @@ pub async fn delete(app: &App, tenant: TenantId, id: EndpointId) -> Result<Endpo
 
 /// Adds a new signing secret; the others keep signing until `grace` has passed.
 pub async fn rotate(
-    app: &App,
+    ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     grace: chrono::Duration,
 ) -> Result<(SecretString, DateTime<Utc>), DomainError> {
-    let (secret, text) = new_secret(app, tenant, id).await?;
+    let (secret, text) = new_secret(ob, tenant, id).await?;
     let retire_at = Utc::now() + grace;
-    modify(app, tenant, id, |e| {
+    modify(ob, tenant, id, |e| {
         let now = Utc::now();
         e.secrets.retain(|s| s.expires_at.is_none_or(|t| t > now));
         for old in &mut e.secrets {
@@ -200,4 +204,18 @@ pub async fn rotate(
     })
     .await?;
     Ok((text, retire_at))
+}
+
+/// Applies a validated change to a live endpoint.
+pub async fn update(
+    ob: &Outbound,
+    tenant: TenantId,
+    id: EndpointId,
+    change: &EndpointChange,
+) -> Result<Endpoint, DomainError> {
+    modify(ob, tenant, id, |e| {
+        change.apply(e);
+        Ok(())
+    })
+    .await
 }

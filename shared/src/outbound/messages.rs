@@ -1,7 +1,7 @@
 //! Messages, per-destination deliveries, attempts and idempotency records.
 
 use crate::error::DomainError;
-use crate::model::message::{Attempt, AttemptStatus, Delivery, Message};
+use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
 use crate::model::{EndpointId, MessageId, TenantId};
 use crate::store::{ItemKey, Query, Store, TxOp, from_item, query_records, to_item};
 use crate::tenancy::tenant_pk;
@@ -142,4 +142,99 @@ pub async fn attempts(
     let (mut out, last) = query_records::<Attempt>(store, &query).await?;
     out.retain(|a| status.is_none_or(|s| s == a.status));
     Ok((out, last))
+}
+
+/// Puts the given destinations of a message back to `pending` before it is queued again.
+pub async fn reset_deliveries(
+    store: &dyn Store,
+    tenant: TenantId,
+    message: MessageId,
+    targets: &[EndpointId],
+    ttl: i64,
+) -> Result<(), DomainError> {
+    let now = chrono::Utc::now();
+    for &endpoint in targets {
+        let delivery = Delivery::unattempted(endpoint, DeliveryStatus::Pending, None, now);
+        put_delivery(store, tenant, message, &delivery, ttl).await?;
+    }
+    Ok(())
+}
+
+/// Which events a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Exactly this event type.
+    pub event_type: Option<String>,
+    /// Events with at least one delivery in this state.
+    pub status: Option<DeliveryStatus>,
+    /// Created at or after.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created at or before.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The most stored events one listing request reads while filtering, so that a rare filter
+/// answers a short page with a cursor instead of scanning a tenant's whole history at once.
+const MAX_SCANNED: usize = 2_000;
+
+/// The sort key of the first (or last) message id of `at`'s millisecond: message ids are
+/// ULIDs, so a time range is a sort-key range.
+fn message_sk_at(at: chrono::DateTime<chrono::Utc>, last: bool) -> String {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let random = if last { u128::MAX } else { 0 };
+    let ulid = ulid::Ulid::from_parts(ms, random);
+    format!("MSG#{}", MessageId::from_ulid(ulid))
+}
+
+/// A page of a tenant's events, newest first, each with its recorded deliveries.
+pub async fn list_events(
+    store: &dyn Store,
+    tenant: TenantId,
+    filter: &EventFilter,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<(Message, Vec<Delivery>)>, Option<String>), DomainError> {
+    let from = filter.since.map_or_else(|| "MSG#".to_owned(), |t| message_sk_at(t, false));
+    let to = filter.until.map_or_else(|| "MSG#~".to_owned(), |t| message_sk_at(t, true));
+    let mut out = Vec::new();
+    let mut cursor = after;
+    let mut scanned = 0;
+    loop {
+        let query = Query {
+            pk: tenant_pk(tenant),
+            range: crate::store::SortKeyRange::Between(from.clone(), to.clone()),
+            forward: false,
+            limit: (limit - out.len()).clamp(1, 250),
+            start_after: cursor.clone(),
+        };
+        let (page, last) = query_records::<Message>(store, &query).await?;
+        for message in page {
+            scanned += 1;
+            cursor = Some(message_key(tenant, message.id).sk);
+            if filter
+                .event_type
+                .as_ref()
+                .is_some_and(|t| *t != message.event_type)
+            {
+                continue;
+            }
+            let recorded = deliveries(store, tenant, message.id).await?;
+            if filter
+                .status
+                .is_some_and(|s| !recorded.iter().any(|d| d.status == s))
+            {
+                continue;
+            }
+            out.push((message, recorded));
+            if out.len() >= limit {
+                return Ok((out, cursor));
+            }
+        }
+        if last.is_none() {
+            return Ok((out, None));
+        }
+        if scanned >= MAX_SCANNED {
+            return Ok((out, cursor));
+        }
+    }
 }

@@ -15,9 +15,10 @@
 pub mod endpoints;
 pub mod messages;
 pub mod publish;
+pub mod recover;
 
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
-use crate::delivery::client::DeliveryClient;
+use crate::queue::{OutgoingJob, Queue};
 use crate::error::DomainError;
 use crate::model::endpoint::{Endpoint, StoredSecret};
 use crate::model::message::Message;
@@ -46,25 +47,37 @@ pub fn secret_context(
     EncryptionContext::new(tenant, endpoint, format!("signing_secret:{secret_id}"))
 }
 
-/// Delivery settings and caches shared by the publish path and the workers of one process.
+/// The outbound context: the ports and per-process caches that endpoints, publishing and the
+/// delivery engine share. Built once per process by the wiring; every outbound operation takes
+/// it instead of the whole application.
 pub struct Outbound {
-    pub settings: crate::config::DeliverySettings,
-    pub client: DeliveryClient,
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    keys: Arc<dyn KeyProvider>,
+    /// How long events, deliveries and attempts are kept.
+    retention: Duration,
     endpoints: Cache<TenantId, Arc<Vec<Arc<Endpoint>>>>,
-    keys: Cache<(EndpointId, String), SigningKey>,
+    secrets: Cache<(EndpointId, String), SigningKey>,
     messages: Cache<MessageId, Arc<Message>>,
 }
 
 impl Outbound {
-    pub fn new(settings: crate::config::DeliverySettings, client: DeliveryClient) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        keys: Arc<dyn KeyProvider>,
+        retention: Duration,
+    ) -> Self {
         Self {
-            settings,
-            client,
+            store,
+            queue,
+            keys,
+            retention,
             endpoints: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ENDPOINT_CACHE_TTL)
                 .build(),
-            keys: Cache::builder()
+            secrets: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(SECRET_CACHE_TTL)
                 .build(),
@@ -75,17 +88,39 @@ impl Outbound {
         }
     }
 
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn keys(&self) -> &dyn KeyProvider {
+        self.keys.as_ref()
+    }
+
+    pub fn queue(&self) -> &dyn Queue {
+        self.queue.as_ref()
+    }
+
+    /// When a record written now expires (epoch seconds).
+    pub fn expiry(&self) -> i64 {
+        chrono::Utc::now().timestamp() + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Queues jobs (in batches of up to 10 per call to the queue).
+    pub async fn enqueue(&self, jobs: Vec<OutgoingJob>) -> Result<(), DomainError> {
+        self.queue.send_batch(jobs).await?;
+        Ok(())
+    }
+
     /// The live (not deleted) endpoints of `tenant`.
     pub async fn tenant_endpoints(
         &self,
-        store: &dyn Store,
         tenant: TenantId,
     ) -> Result<Arc<Vec<Arc<Endpoint>>>, DomainError> {
         if let Some(found) = self.endpoints.get(&tenant) {
             return Ok(found);
         }
         let loaded = Arc::new(
-            endpoints::all(store, tenant)
+            endpoints::all(self.store(), tenant)
                 .await?
                 .into_iter()
                 .map(Arc::new)
@@ -98,16 +133,15 @@ impl Outbound {
     /// One live endpoint, from the tenant cache when possible.
     pub async fn endpoint(
         &self,
-        store: &dyn Store,
         tenant: TenantId,
         id: EndpointId,
     ) -> Result<Option<Arc<Endpoint>>, DomainError> {
-        let cached = self.tenant_endpoints(store, tenant).await?;
+        let cached = self.tenant_endpoints(tenant).await?;
         if let Some(e) = cached.iter().find(|e| e.id == id) {
             return Ok(Some(Arc::clone(e))); // no copy of the endpoint per delivery
         }
         // Created since the cache was filled, possibly by another process.
-        match endpoints::get(store, tenant, id).await {
+        match endpoints::get(self.store(), tenant, id).await {
             Ok(e) => {
                 self.evict(tenant);
                 Ok(Some(Arc::new(e)))
@@ -123,46 +157,40 @@ impl Outbound {
     }
 
     /// The keys that sign for `endpoint` now, decrypted once per [`SECRET_CACHE_TTL`].
-    pub async fn signing_keys(
-        &self,
-        keys: &dyn KeyProvider,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<SigningKey>, DomainError> {
+    pub async fn signing_keys(&self, endpoint: &Endpoint) -> Result<Vec<SigningKey>, DomainError> {
         let mut out = Vec::new();
         for secret in endpoint.signing_secrets(chrono::Utc::now()) {
-            out.push(self.signing_key(keys, endpoint, secret).await?);
+            out.push(self.signing_key(endpoint, secret).await?);
         }
         Ok(out)
     }
 
     async fn signing_key(
         &self,
-        keys: &dyn KeyProvider,
         endpoint: &Endpoint,
         secret: &StoredSecret,
     ) -> Result<SigningKey, DomainError> {
         let cache_key = (endpoint.id, secret.id.clone());
-        if let Some(key) = self.keys.get(&cache_key) {
+        if let Some(key) = self.secrets.get(&cache_key) {
             return Ok(key);
         }
         let ctx = secret_context(endpoint.tenant_id, endpoint.id, &secret.id);
-        let plain = envelope::open(keys, &ctx, &secret.sealed).await?;
+        let plain = envelope::open(self.keys.as_ref(), &ctx, &secret.sealed).await?;
         let key = SigningKey::from_bytes(plain);
-        self.keys.insert(cache_key, key.clone());
+        self.secrets.insert(cache_key, key.clone());
         Ok(key)
     }
 
     /// A message, from memory when it was published recently.
     pub async fn message(
         &self,
-        store: &dyn Store,
         tenant: TenantId,
         id: MessageId,
     ) -> Result<Option<Arc<Message>>, DomainError> {
         if let Some(m) = self.messages.get(&id) {
             return Ok(Some(m));
         }
-        let found = messages::get_message(store, tenant, id)
+        let found = messages::get_message(self.store(), tenant, id)
             .await?
             .map(Arc::new);
         if let Some(m) = &found {

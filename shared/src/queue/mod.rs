@@ -6,8 +6,10 @@
 //! dead-letter state with a reason). A job that is received but never settled, because its
 //! worker died, becomes visible again when its visibility timeout ends: nothing is lost.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
-pub mod embedded;
+#[cfg(feature = "embedded")]
+pub mod sqlite;
 pub mod sqs;
 pub mod worker;
 
@@ -76,8 +78,12 @@ pub const MAX_SQS_DELAY: Duration = Duration::from_secs(900);
 /// The longest visibility timeout SQS accepts.
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600 - 1);
 /// How many times a job may be received before the queue dead-letters it on its own (matches the
-/// SQS redrive policy in `template.yaml`).
-pub const MAX_RECEIVES: u32 = 10;
+/// SQS redrive policy in `template.yaml`). It is a safety net for jobs that crash their worker,
+/// not a retry budget: the delivery record counts attempts against the endpoint's
+/// `max_attempts`, rate-limit waits re-queue a fresh job, and store-down backoffs double, so a
+/// healthy delivery never comes near it. On the last receive the worker records the delivery
+/// as failed before the queue takes it away.
+pub const MAX_RECEIVES: u32 = 100;
 
 /// The queue port.
 #[async_trait]

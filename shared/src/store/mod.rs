@@ -10,9 +10,11 @@
 //! itself, for up to days) keep expired items around. An optional numeric `version` attribute is
 //! what [`Condition::VersionEquals`] compares.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dynamo;
-pub mod embedded;
+#[cfg(feature = "embedded")]
+pub mod sqlite;
 mod item;
 pub mod versioned;
 

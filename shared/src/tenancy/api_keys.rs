@@ -1,9 +1,9 @@
 //! The API key repository and lifecycle: create, list, view, update, revoke, roll, delete.
 
 use super::tenant_pk;
-use crate::auth::key_format::{self, KeyHash};
+use crate::tenancy::key_format::{self, KeyHash};
 use crate::error::DomainError;
-use crate::model::api_key::{ApiKey, ApiKeyAuth, NewApiKey};
+use crate::model::api_key::{ApiKey, ApiKeyAuth, ApiKeyChange, NewApiKey};
 use crate::model::{KeyId, TenantId};
 use crate::store::versioned::{self, Versioned};
 use crate::store::{
@@ -133,6 +133,20 @@ pub async fn modify(
 ) -> Result<ApiKey, DomainError> {
     versioned::modify(store, &record_key(tenant, id), "API key", change, |key| {
         Ok(vec![auth_put(key)?])
+    })
+    .await
+}
+
+/// Applies a validated change to a key.
+pub async fn update(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: KeyId,
+    change: &ApiKeyChange,
+) -> Result<ApiKey, DomainError> {
+    modify(store, tenant, id, |key| {
+        change.apply(key);
+        Ok(())
     })
     .await
 }

@@ -10,7 +10,7 @@
 //! | key auth projection | `KEYHASH#<sha256 hex>` | `KEYHASH` | authenticating a request: one read |
 
 pub mod api_keys;
-pub mod demo;
+pub mod key_format;
 pub mod tenants;
 
 /// The partition holding everything of one tenant.

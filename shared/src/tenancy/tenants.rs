@@ -25,7 +25,7 @@ pub async fn create(
         name,
         created_at: Utc::now(),
     };
-    let secret = crate::auth::key_format::generate();
+    let secret = crate::tenancy::key_format::generate();
     let key = api_keys::new_record(
         tenant.id,
         NewApiKey {

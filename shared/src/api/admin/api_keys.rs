@@ -1,42 +1,32 @@
 //! `/v1/api-keys`: the key lifecycle of the caller's tenant (scope `api_keys:write`).
 
 use crate::api::AppState;
-use crate::api::extract::{Caller, JsonBody, path_id};
-use crate::api::pagination::{self, ListResponse};
+use crate::api::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
+use crate::api::extract::{Caller, JsonBody, QueryParams, path_id};
+use crate::api::pagination::{self, ListResponse, PageQuery};
 use crate::api::problem::Problem;
-use crate::model::api_key::{
-    ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView,
-};
+use crate::model::api_key::roll_grace;
 use crate::model::{KeyId, Scope};
 use crate::tenancy::api_keys;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
-use std::collections::HashMap;
 
 const LIST: &str = "api_keys";
 
-fn created(key: &ApiKey, secret: &SecretString) -> Json<ApiKeyCreated> {
-    Json(ApiKeyCreated {
-        api_key: ApiKeyView::from(key),
-        key: secret.expose_secret().to_owned(),
-    })
-}
-
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api_keys", security(("api_key" = [])),
-    params(("limit" = Option<usize>, Query, description = "1–250, default 50"),
-           ("cursor" = Option<String>, Query, description = "from `next_cursor`")),
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api_keys",
+    security(("bearer" = []), ("api_key" = [])), params(PageQuery),
     responses((status = 200, body = ListResponse<ApiKeyView>), (status = 400, body = Problem),
-              (status = 401, body = Problem), (status = 403, body = Problem)))]
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 503, body = Problem)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Json<ListResponse<ApiKeyView>>, Problem> {
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
     let owner = tenant.to_string();
-    let params = pagination::parse(&query, &owner, LIST, api_keys::SK_PREFIX)?;
+    let params = query.resolve(&owner, LIST, api_keys::SK_PREFIX)?;
     let (keys, last) =
         api_keys::list(app.store.as_ref(), tenant, params.limit, params.after).await?;
     Ok(Json(ListResponse {
@@ -46,23 +36,27 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api_keys", request_body = ApiKeyCreate,
-    security(("api_key" = [])),
-    responses((status = 201, body = ApiKeyCreated), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+    security(("bearer" = []), ("api_key" = [])),
+    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 413, body = Problem), (status = 415, body = Problem),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<ApiKeyCreate>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
-    let (key, secret) = api_keys::create(app.store.as_ref(), tenant, body.validate()?).await?;
+    let (key, secret) = api_keys::create(app.store.as_ref(), tenant, body.parse()?).await?;
     tracing::info!(tenant_id = %tenant, key_id = %key.id, "API key created");
-    Ok((StatusCode::CREATED, created(&key, &secret)))
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&key, &secret))))
 }
 
-#[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api_keys", security(("api_key" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, body = ApiKeyView), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api_keys",
+    security(("bearer" = []), ("api_key" = [])), params(("id" = KeyId, Path)),
+    responses((status = 200, body = ApiKeyView), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
@@ -75,9 +69,12 @@ pub async fn get(
 }
 
 #[utoipa::path(patch, path = "/v1/api-keys/{id}", tag = "api_keys", request_body = ApiKeyUpdate,
-    security(("api_key" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = ApiKeyView), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    security(("bearer" = []), ("api_key" = [])), params(("id" = KeyId, Path)),
+    responses((status = 200, body = ApiKeyView), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 413, body = Problem), (status = 415, body = Problem),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn update(
     State(app): State<AppState>,
     caller: Caller,
@@ -86,14 +83,18 @@ pub async fn update(
 ) -> Result<Json<ApiKeyView>, Problem> {
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
     let id: KeyId = path_id("id", &id)?;
-    let key = api_keys::modify(app.store.as_ref(), tenant, id, |key| body.apply(key)).await?;
+    let change = body.parse()?;
+    let key = api_keys::update(app.store.as_ref(), tenant, id, &change).await?;
     app.auth.evict(&key.hash);
     Ok(Json(ApiKeyView::from(&key)))
 }
 
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api_keys", security(("api_key" = [])),
-    params(("id" = String, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = Problem)))]
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api_keys",
+    security(("bearer" = []), ("api_key" = [])), params(("id" = KeyId, Path)),
+    responses((status = 204, description = "Deleted"), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 503, body = Problem)))]
 pub async fn delete(
     State(app): State<AppState>,
     caller: Caller,
@@ -108,8 +109,11 @@ pub async fn delete(
 }
 
 #[utoipa::path(post, path = "/v1/api-keys/{id}/revoke", tag = "api_keys",
-    security(("api_key" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = ApiKeyView), (status = 404, body = Problem)))]
+    security(("bearer" = []), ("api_key" = [])), params(("id" = KeyId, Path)),
+    responses((status = 200, body = ApiKeyView), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 503, body = Problem)))]
 pub async fn revoke(
     State(app): State<AppState>,
     caller: Caller,
@@ -124,9 +128,12 @@ pub async fn revoke(
 }
 
 #[utoipa::path(post, path = "/v1/api-keys/{id}/roll", tag = "api_keys", request_body = ApiKeyRoll,
-    security(("api_key" = [])), params(("id" = String, Path)),
-    responses((status = 201, body = ApiKeyCreated), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+    security(("bearer" = []), ("api_key" = [])), params(("id" = KeyId, Path)),
+    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 413, body = Problem), (status = 415, body = Problem),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn roll(
     State(app): State<AppState>,
     caller: Caller,
@@ -135,9 +142,9 @@ pub async fn roll(
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
     let id: KeyId = path_id("id", &id)?;
-    let grace = body.grace()?;
+    let grace = roll_grace(body.grace_seconds)?;
     let (new, secret, old) = api_keys::roll(app.store.as_ref(), tenant, id, grace).await?;
     app.auth.evict(&old.hash);
     tracing::info!(tenant_id = %tenant, old_key_id = %id, key_id = %new.id, "API key rolled");
-    Ok((StatusCode::CREATED, created(&new, &secret)))
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&new, &secret))))
 }

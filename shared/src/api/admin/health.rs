@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
-    /// `embedded` or `dynamodb`.
+    /// `sqlite` or `dynamodb`.
     pub store: &'static str,
-    /// `embedded` or `sqs`.
+    /// `sqlite` or `sqs`.
     pub queue: &'static str,
     /// `local` or `kms`.
     pub keys: &'static str,

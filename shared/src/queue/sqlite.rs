@@ -4,7 +4,7 @@
 
 use super::{DeadLetter, MAX_RECEIVES, Outcome, OutgoingJob, Queue, QueueError, ReceivedJob};
 use crate::store::StoreError;
-use crate::store::embedded::{Database, exec};
+use crate::store::sqlite::{Database, exec};
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
 use std::sync::Arc;
@@ -13,12 +13,12 @@ use tokio::sync::Notify;
 
 /// The embedded queue.
 #[derive(Clone)]
-pub struct EmbeddedQueue {
+pub struct SqliteQueue {
     db: Arc<Database>,
     wake: Arc<Notify>,
 }
 
-impl EmbeddedQueue {
+impl SqliteQueue {
     pub fn new(db: Arc<Database>) -> Self {
         Self {
             db,
@@ -44,7 +44,7 @@ fn sql(e: rusqlite::Error) -> StoreError {
 }
 
 #[async_trait]
-impl Queue for EmbeddedQueue {
+impl Queue for SqliteQueue {
     async fn send(&self, job: OutgoingJob) -> Result<(), QueueError> {
         self.send_batch(vec![job]).await
     }
@@ -166,7 +166,7 @@ impl Queue for EmbeddedQueue {
     }
 
     fn kind(&self) -> &'static str {
-        "embedded"
+        "sqlite"
     }
 }
 

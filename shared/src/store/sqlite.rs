@@ -214,11 +214,11 @@ fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Option<Completion> {
 
 /// The embedded item store.
 #[derive(Clone)]
-pub struct EmbeddedStore {
+pub struct SqliteStore {
     db: Arc<Database>,
 }
 
-impl EmbeddedStore {
+impl SqliteStore {
     /// Opens the store in `path` (a SQLite file, created if missing).
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         Ok(Self {
@@ -369,7 +369,7 @@ fn prefix_end(prefix: &str) -> String {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
+impl Store for SqliteStore {
     async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         self.db
@@ -513,6 +513,6 @@ impl Store for EmbeddedStore {
     }
 
     fn kind(&self) -> &'static str {
-        "embedded"
+        "sqlite"
     }
 }

@@ -3,8 +3,7 @@
 //! events test seeds them before driving each file. Never seed a production store: these keys
 //! are public.
 
-use super::{api_keys, tenants};
-use crate::auth::key_format;
+use crate::tenancy::{api_keys, key_format, tenants};
 use crate::error::DomainError;
 use crate::model::api_key::NewApiKey;
 use crate::model::tenant::Tenant;
@@ -95,9 +94,12 @@ pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
 }
 
 /// Writes the demo endpoints (pointing at `receiver_base` + `/demo` and `/demo-retry`) and a
-/// demo event addressed to both, unless they exist already. Needs the app: the endpoints'
-/// signing secrets are sealed with its key provider.
-pub async fn seed_outbound(app: &crate::app::App, receiver_base: &str) -> Result<(), DomainError> {
+/// demo event addressed to both, unless they exist already. Needs the outbound context: the
+/// endpoints' signing secrets are sealed with its key provider.
+pub async fn seed_outbound(
+    ob: &crate::outbound::Outbound,
+    receiver_base: &str,
+) -> Result<(), DomainError> {
     use crate::model::endpoint::EndpointSettings;
     use crate::model::message::Message;
     use crate::model::{EndpointId, MessageId};
@@ -111,7 +113,7 @@ pub async fn seed_outbound(app: &crate::app::App, receiver_base: &str) -> Result
         .map_err(|e| parse("endpoint", e))?;
     let message_id: MessageId = MESSAGE_ID.parse().map_err(|e| parse("message", e))?;
     for (id, path) in [(ok, "demo"), (retry, "demo-retry")] {
-        if endpoints::get(app.store.as_ref(), tenant, id).await.is_ok() {
+        if endpoints::get(ob.store(), tenant, id).await.is_ok() {
             continue;
         }
         let settings = EndpointSettings {
@@ -124,7 +126,7 @@ pub async fn seed_outbound(app: &crate::app::App, receiver_base: &str) -> Result
             max_attempts: 3,
             rate_limit_per_s: None,
         };
-        endpoints::create_with_id(app, tenant, id, settings).await?;
+        endpoints::create_with_id(ob, tenant, id, settings).await?;
     }
     let now = Utc::now();
     let message = Message {
@@ -136,7 +138,7 @@ pub async fn seed_outbound(app: &crate::app::App, receiver_base: &str) -> Result
         destinations: vec![ok, retry],
         ttl: now.timestamp() + 30 * 24 * 3600,
     };
-    app.store
+    ob.store()
         .put(
             crate::store::to_item(&messages::message_key(tenant, message_id), &message)?,
             None,

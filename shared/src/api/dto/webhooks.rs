@@ -1,0 +1,286 @@
+//! `/v1/webhooks` wire types.
+
+use super::present;
+use crate::error::{DomainError, Errors};
+use crate::model::endpoint::{
+    self, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, Endpoint, EndpointChange, EndpointSettings,
+};
+use crate::model::message::{Attempt, AttemptStatus, ErrorCode};
+use crate::model::{AttemptId, EndpointId, MessageId};
+use crate::ssrf::AddressPolicy;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// `POST /v1/webhooks`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointCreate {
+    /// Where to POST events: http(s), not an internal address.
+    #[schema(max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://")]
+    pub url: String,
+    /// Exact names, prefix globs (`ticket.*`) or `*`. Default `["*"]`.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 64)]
+    pub event_types: Option<Vec<String>>,
+    /// Extra headers sent with every delivery (at most 20).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// At most 512 characters.
+    #[serde(default)]
+    #[schema(max_length = 512)]
+    pub description: String,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// 1,000–30,000 (default 15,000).
+    #[serde(default)]
+    #[schema(minimum = 1000, maximum = 30000)]
+    pub timeout_ms: Option<u32>,
+    /// 1–12 (default 8).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 12)]
+    pub max_attempts: Option<u32>,
+    /// Deliveries per second at most (1–10,000); excess deliveries wait, never drop.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub rate_limit_per_s: Option<u32>,
+}
+
+impl EndpointCreate {
+    /// The validated settings, every bad field named at once.
+    pub fn parse(&self, policy: &AddressPolicy) -> Result<EndpointSettings, DomainError> {
+        let mut errors = Errors::default();
+        let all = ["*".to_owned()];
+        let settings = EndpointSettings {
+            url: errors.take(endpoint::parse_url(&self.url, policy)).unwrap_or_default(),
+            event_types: errors
+                .take(endpoint::parse_event_types(self.event_types.as_deref().unwrap_or(&all)))
+                .unwrap_or_default(),
+            headers: errors.take(endpoint::parse_headers(&self.headers)).unwrap_or_default(),
+            description: errors
+                .take(endpoint::parse_description(&self.description))
+                .unwrap_or_default(),
+            enabled: self.enabled.unwrap_or(true),
+            timeout_ms: errors
+                .take(endpoint::parse_timeout(self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)))
+                .unwrap_or_default(),
+            max_attempts: errors
+                .take(endpoint::parse_max_attempts(
+                    self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
+                ))
+                .unwrap_or_default(),
+            rate_limit_per_s: self
+                .rate_limit_per_s
+                .and_then(|r| errors.take(endpoint::parse_rate_limit(r))),
+        };
+        errors.finish()?;
+        Ok(settings)
+    }
+}
+
+/// `PATCH /v1/webhooks/{id}`: every field optional.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointUpdate {
+    #[schema(max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://")]
+    pub url: Option<String>,
+    #[schema(min_items = 1, max_items = 64)]
+    pub event_types: Option<Vec<String>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    #[schema(max_length = 512)]
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    #[schema(minimum = 1000, maximum = 30000)]
+    pub timeout_ms: Option<u32>,
+    #[schema(minimum = 1, maximum = 12)]
+    pub max_attempts: Option<u32>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub rate_limit_per_s: Option<Option<u32>>,
+}
+
+impl EndpointUpdate {
+    /// The validated change, every bad field named at once.
+    pub fn parse(&self, policy: &AddressPolicy) -> Result<EndpointChange, DomainError> {
+        let mut errors = Errors::default();
+        let change = EndpointChange {
+            url: self
+                .url
+                .as_deref()
+                .and_then(|u| errors.take(endpoint::parse_url(u, policy))),
+            event_types: self
+                .event_types
+                .as_deref()
+                .and_then(|t| errors.take(endpoint::parse_event_types(t))),
+            headers: self
+                .headers
+                .as_ref()
+                .and_then(|h| errors.take(endpoint::parse_headers(h))),
+            description: self
+                .description
+                .as_deref()
+                .and_then(|d| errors.take(endpoint::parse_description(d))),
+            enabled: self.enabled,
+            timeout_ms: self
+                .timeout_ms
+                .and_then(|t| errors.take(endpoint::parse_timeout(t))),
+            max_attempts: self
+                .max_attempts
+                .and_then(|m| errors.take(endpoint::parse_max_attempts(m))),
+            rate_limit_per_s: match self.rate_limit_per_s {
+                Some(Some(r)) => errors.take(endpoint::parse_rate_limit(r)).map(Some),
+                Some(None) => Some(None),
+                None => None,
+            },
+        };
+        errors.finish()?;
+        Ok(change)
+    }
+}
+
+/// An endpoint as returned: never a secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EndpointView {
+    pub id: EndpointId,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub headers: BTreeMap<String, String>,
+    pub description: String,
+    pub enabled: bool,
+    pub timeout_ms: u32,
+    pub max_attempts: u32,
+    pub rate_limit_per_s: Option<u32>,
+    /// Why Switchboard disabled the endpoint (410, failing too long).
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery has failed.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Endpoint> for EndpointView {
+    fn from(e: &Endpoint) -> Self {
+        Self {
+            id: e.id,
+            url: e.url.clone(),
+            event_types: e.event_types.clone(),
+            headers: e.headers.clone(),
+            description: e.description.clone(),
+            enabled: e.enabled,
+            timeout_ms: e.timeout_ms,
+            max_attempts: e.max_attempts,
+            rate_limit_per_s: e.rate_limit_per_s,
+            disabled_reason: e.disabled_reason.clone(),
+            failing_since: e.failing_since,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// An endpoint just created: the view plus its signing secret, returned this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EndpointCreated {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    /// The `whsec_` signing secret. It cannot be shown again.
+    pub secret: String,
+}
+
+impl EndpointCreated {
+    pub fn new(endpoint: &Endpoint, secret: &SecretString) -> Self {
+        Self {
+            endpoint: EndpointView::from(endpoint),
+            secret: secret.expose_secret().to_owned(),
+        }
+    }
+}
+
+/// `POST /v1/webhooks/{id}/secret/rotate`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRotate {
+    /// How long the previous secret keeps signing, 0–604,800 s (default 86,400).
+    #[schema(minimum = 0, maximum = 604_800)]
+    pub grace_seconds: Option<i64>,
+}
+
+/// The answer to a rotation: the new secret, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretRotated {
+    pub secret: String,
+    /// When the previous secret stops signing.
+    pub previous_expires_at: DateTime<Utc>,
+}
+
+/// `POST /v1/webhooks/{id}/recover`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRecover {
+    /// Re-send every delivery to this endpoint that failed since then (not in the future).
+    pub since: DateTime<Utc>,
+}
+
+/// The answer to resend and recover: how many jobs were queued.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Requeued {
+    pub queued: usize,
+}
+
+/// `GET /v1/webhooks/{id}/attempts` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttemptsQuery {
+    /// Items per page, 1–250 (default 50).
+    #[param(minimum = 1, maximum = 250)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only attempts with this outcome.
+    #[param(value_type = Option<AttemptStatus>)]
+    pub status: Option<AttemptStatus>,
+}
+
+/// One delivery attempt as returned.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    pub id: AttemptId,
+    pub message_id: MessageId,
+    pub endpoint_id: EndpointId,
+    pub event_type: String,
+    /// 1 for the first attempt of this message to this endpoint.
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    /// The first 4 KiB of the receiver's answer.
+    pub response_body: Option<String>,
+    pub error_code: Option<ErrorCode>,
+    pub error: Option<String>,
+    /// When the next attempt is due, if one is scheduled.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Attempt> for AttemptView {
+    fn from(a: Attempt) -> Self {
+        Self {
+            id: a.id,
+            message_id: a.message_id,
+            endpoint_id: a.endpoint_id,
+            event_type: a.event_type,
+            attempt: a.attempt,
+            status: a.status,
+            status_code: a.status_code,
+            duration_ms: a.duration_ms,
+            response_body: a.response_body,
+            error_code: a.error_code,
+            error: a.error,
+            next_attempt_at: a.next_attempt_at,
+            created_at: a.created_at,
+        }
+    }
+}

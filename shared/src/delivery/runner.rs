@@ -1,0 +1,80 @@
+//! The worker's job handler: decodes each job, runs it, and makes sure a job that dies never
+//! leaves its delivery looking alive. A job that is not JSON, or of a kind this build does not
+//! know, can never succeed and is dead-lettered with the reason.
+
+use super::Engine;
+use crate::jobs::{self, DeliverJob, Job};
+use crate::outbound::recover;
+use crate::queue::worker::JobHandler;
+use crate::queue::{MAX_RECEIVES, Outcome, ReceivedJob};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Routes each job to the code for its kind.
+pub struct JobRunner {
+    engine: Arc<Engine>,
+}
+
+impl JobRunner {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    async fn deliver(&self, job: &DeliverJob, received: &ReceivedJob) -> Outcome {
+        let outcome = self.engine.deliver(job, received.receive_count).await;
+        // On its last receive the queue would dead-letter the job by itself, out of our sight:
+        // record the delivery as failed first, so the event does not stay `retrying` forever.
+        let outcome = match outcome {
+            Outcome::RetryAfter(_) if received.receive_count >= MAX_RECEIVES => Outcome::Dead(
+                format!("the queue gave up after {} receives", received.receive_count),
+            ),
+            other => other,
+        };
+        if let Outcome::Dead(reason) = &outcome
+            && let Err(e) = self.engine.mark_dead(job, reason).await
+        {
+            tracing::warn!(error = %e, message_id = %job.message, endpoint_id = %job.endpoint,
+                "could not record a dead delivery; the job will come back");
+            return Outcome::RetryAfter(super::store_down_backoff(received.receive_count));
+        }
+        outcome
+    }
+}
+
+#[derive(Deserialize)]
+struct JobHeader {
+    kind: String,
+}
+
+#[async_trait]
+impl JobHandler for JobRunner {
+    async fn handle(&self, job: &ReceivedJob) -> Outcome {
+        match serde_json::from_str::<Job>(&job.body) {
+            Ok(Job::Deliver(deliver)) => self.deliver(&deliver, job).await,
+            Ok(Job::Recover(recovery)) => {
+                match recover::run(self.engine.outbound(), &recovery).await {
+                    Ok(n) => {
+                        tracing::info!(tenant = %recovery.tenant, endpoint_id = %recovery.endpoint,
+                            requeued = n, "recovery done");
+                        Outcome::Done
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "recovery could not complete; it will come back");
+                        Outcome::RetryAfter(super::store_down_backoff(job.receive_count))
+                    }
+                }
+            }
+            Err(e) => {
+                let reason = match serde_json::from_str::<JobHeader>(&job.body) {
+                    Ok(h) if !jobs::KINDS.contains(&h.kind.as_str()) => {
+                        format!("unknown job kind `{}`", h.kind)
+                    }
+                    _ => format!("malformed job: {e}"),
+                };
+                tracing::warn!(job_id = %job.id, %reason, "dead-lettering job");
+                Outcome::Dead(reason)
+            }
+        }
+    }
+}
