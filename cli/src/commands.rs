@@ -52,20 +52,20 @@ pub fn root_key() {
 pub async fn demo_seed(data_dir: PathBuf, receiver: &str) -> Result<()> {
     let config = switchboard::config::Config::for_serve(data_dir, &process_env)?;
     let app = switchboard::app::App::build(&config).await?;
-    switchboard::tenancy::demo::seed(app.store.as_ref()).await?;
-    switchboard::tenancy::demo::seed_outbound(&app, receiver).await?;
+    switchboard::demo::seed(app.store.as_ref()).await?;
+    switchboard::demo::seed_outbound(&app.outbound, receiver).await?;
     println!(
         "Seeded demo tenant {} into the {} store.",
-        switchboard::tenancy::demo::TENANT_ID,
+        switchboard::demo::TENANT_ID,
         app.store.kind()
     );
     println!(
         "Demo admin key (public, for events/ only): {}",
-        switchboard::tenancy::demo::admin_key().expose_secret()
+        switchboard::demo::admin_key().expose_secret()
     );
     println!(
         "Demo root key hash: ROOT_KEY_SHA256={}",
-        switchboard::tenancy::demo::root_key_sha256()
+        switchboard::demo::root_key_sha256()
     );
     Ok(())
 }

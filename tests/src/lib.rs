@@ -9,7 +9,7 @@ pub mod receiver;
 use std::sync::Arc;
 use switchboard::app::{App, Settings};
 use switchboard::tenancy::key_format::KeyHash;
-use switchboard::config::DeliverySettings;
+use switchboard::delivery::DeliverySettings;
 use switchboard::crypto::kms::KmsKeyProvider;
 use switchboard::crypto::local::LocalKeyProvider;
 use switchboard::delivery::schedule::RetrySchedule;
@@ -94,7 +94,7 @@ pub fn sqlite_db() -> (Arc<Database>, TempDir) {
 /// Which adapters an app test runs on.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
-    Embedded,
+    Sqlite,
     Aws,
 }
 
@@ -208,7 +208,7 @@ impl Worker {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(switchboard::queue::worker::run_worker(
             Arc::clone(&app.queue),
-            Arc::new(switchboard::jobs::Dispatcher::new(Arc::clone(app))),
+            app.job_handler(),
             switchboard::queue::worker::WorkerOptions {
                 visibility: std::time::Duration::from_secs(30),
                 idle_wait: std::time::Duration::from_millis(50),

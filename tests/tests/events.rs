@@ -6,10 +6,10 @@ use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use switchboard::tenancy::key_format::KeyHash;
-use switchboard::jobs::Dispatcher;
+
 use switchboard::lambda::handle_sqs_batch;
 use switchboard::queue::Queue;
-use switchboard::tenancy::demo;
+use switchboard::demo;
 use switchboard_tests::receiver::{Receiver, Reply};
 use switchboard_tests::{Backend, app, sqs_queue};
 use tower::ServiceExt;
@@ -87,7 +87,7 @@ async fn drive_http_events(backend: Backend) {
             .await
             .expect("seed demo data");
         let receiver = Receiver::start().await;
-        demo::seed_outbound(&test_app.app, &receiver.base)
+        demo::seed_outbound(&test_app.app.outbound, &receiver.base)
             .await
             .expect("seed demo endpoints");
         let router = if name.starts_with("intake-") {
@@ -150,7 +150,7 @@ async fn drive_sqs(
     demo::seed(test_app.app.store.as_ref()).await.expect("seed");
     let receiver = Receiver::start().await;
     receiver.script("demo-retry", [Reply::Status(500)]);
-    demo::seed_outbound(&test_app.app, &receiver.base)
+    demo::seed_outbound(&test_app.app.outbound, &receiver.base)
         .await
         .expect("seed endpoints");
     let queue = sqs_queue().await;
@@ -158,7 +158,7 @@ async fn drive_sqs(
         serde_json::from_str(&files[name]).expect("SQS event");
     let records = event.records.len();
     let response =
-        handle_sqs_batch(&queue, &Dispatcher::new(Arc::clone(&test_app.app)), event).await;
+        handle_sqs_batch(&queue, test_app.app.job_handler().as_ref(), event).await;
     (response, queue, receiver, records)
 }
 
