@@ -95,8 +95,14 @@ pub struct DeliveryClient {
 pub struct ClientError(String);
 
 impl DeliveryClient {
+    /// The client every delivery uses, guarded by `policy`.
+    ///
+    /// It never goes through a proxy: reqwest would otherwise pick one up from `HTTP_PROXY`,
+    /// `HTTPS_PROXY` or `ALL_PROXY`, and through a proxy the target host is resolved by the
+    /// proxy, not by [`GuardedResolver`], so the SSRF guard would never see the addresses.
     pub fn new(policy: AddressPolicy) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
