@@ -2,7 +2,7 @@
 //! delivery worker on the app's own queue, on the embedded adapters and on moto.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};

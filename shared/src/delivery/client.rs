@@ -9,7 +9,7 @@ use http::HeaderMap;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How much of a response body is kept.
 pub const RESPONSE_BODY_LIMIT: usize = 4 * 1024;
@@ -80,8 +80,14 @@ pub struct DeliveryClient {
 pub struct ClientError(String);
 
 impl DeliveryClient {
+    /// The client every delivery uses, guarded by `policy`.
+    ///
+    /// It never goes through a proxy: reqwest would otherwise pick one up from `HTTP_PROXY`,
+    /// `HTTPS_PROXY` or `ALL_PROXY`, and through a proxy the target host is resolved by the
+    /// proxy, not by [`GuardedResolver`], so the SSRF guard would never see the addresses.
     pub fn new(policy: AddressPolicy) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
@@ -210,26 +216,107 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     current.to_string()
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date.
+/// `Retry-After` (RFC 9110 §10.2.3) as the time left to wait: delta-seconds, or an HTTP-date in
+/// any of the three forms a receiver may send (IMF-fixdate, obsolete RFC 850, asctime). A date
+/// already past gives `None`: the receiver asked for no wait beyond the usual schedule.
 fn parse_retry_after(value: &str) -> Option<Duration> {
-    if let Ok(secs) = value.trim().parse::<u64>() {
+    retry_after_from(value, SystemTime::now())
+}
+
+/// [`parse_retry_after`] as seen at `now`.
+fn retry_after_from(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    delta.to_std().ok()
+    let when = httpdate::parse_http_date(value).ok()?;
+    when.duration_since(now).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// 90 seconds from now, written with `format` (chrono's strftime syntax).
+    fn in_90_seconds(format: &str) -> String {
+        (chrono::Utc::now() + chrono::Duration::seconds(90))
+            .format(format)
+            .to_string()
+    }
+
+    /// HTTP-dates have whole seconds, so "90 s from now" reads back as a little under 90 s.
+    fn about_90_seconds(parsed: Option<Duration>) {
+        let parsed = parsed.expect("a future date gives a wait");
+        assert!(
+            parsed <= Duration::from_secs(90) && parsed >= Duration::from_secs(85),
+            "{parsed:?}"
+        );
+    }
+
     #[test]
-    fn retry_after_forms() {
+    fn retry_after_delta_seconds() {
         assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
-        let later = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
-        let parsed = parse_retry_after(&later).expect("date form");
-        assert!(parsed <= Duration::from_secs(90) && parsed >= Duration::from_secs(85));
+        assert_eq!(parse_retry_after("-5"), None);
+    }
+
+    /// RFC 9110's example instant, Sun, 06 Nov 1994 08:49:37 GMT, in its three HTTP-date forms.
+    const EXAMPLE: [&str; 3] = [
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+    ];
+    const EXAMPLE_UNIX: u64 = 784_111_777;
+
+    /// Each form, read a minute before, at, and a second after the instant it names.
+    fn exact_around_the_example(form: &str) {
+        let at = |secs: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        assert_eq!(
+            retry_after_from(form, at(EXAMPLE_UNIX - 60)),
+            Some(Duration::from_secs(60)),
+            "{form}"
+        );
+        assert_eq!(
+            retry_after_from(form, at(EXAMPLE_UNIX)),
+            Some(Duration::ZERO),
+            "{form}"
+        );
+        assert_eq!(retry_after_from(form, at(EXAMPLE_UNIX + 1)), None, "{form}");
+    }
+
+    #[test]
+    fn retry_after_imf_fixdate() {
+        exact_around_the_example(EXAMPLE[0]);
+        about_90_seconds(parse_retry_after(&in_90_seconds(
+            "%a, %d %b %Y %H:%M:%S GMT",
+        )));
+        // Past dates are no wait at all.
+        assert_eq!(parse_retry_after(EXAMPLE[0]), None);
+    }
+
+    #[test]
+    fn retry_after_rfc850_date() {
+        exact_around_the_example(EXAMPLE[1]);
+        about_90_seconds(parse_retry_after(&in_90_seconds(
+            "%A, %d-%b-%y %H:%M:%S GMT",
+        )));
+        assert_eq!(parse_retry_after(EXAMPLE[1]), None);
+    }
+
+    #[test]
+    fn retry_after_asctime_date() {
+        // asctime pads a one-digit day with a space (`%e`).
+        exact_around_the_example(EXAMPLE[2]);
+        about_90_seconds(parse_retry_after(&in_90_seconds("%a %b %e %H:%M:%S %Y")));
+        assert_eq!(parse_retry_after(EXAMPLE[2]), None);
+    }
+
+    #[test]
+    fn retry_after_rejects_what_is_no_http_date() {
+        // An RFC 2822 date with a numeric zone is not an HTTP-date.
+        assert_eq!(parse_retry_after("Sun, 06 Nov 2094 08:49:37 +0000"), None);
+        // The weekday must match the date.
+        assert_eq!(parse_retry_after("Mon, 06 Nov 2094 08:49:37 GMT"), None);
     }
 }

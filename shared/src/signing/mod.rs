@@ -1,5 +1,4 @@
 //! Webhook signatures: the outbound signer (Standard Webhooks) and, per provider, the inbound
 //! verifiers.
 
-pub mod hmac;
 pub mod standard;

@@ -3,10 +3,12 @@
 //! base64-decoded part of a `whsec_` secret. During rotation every valid secret signs, and the
 //! header carries one space-separated `v1,` entry per secret; a receiver accepts any match.
 
-use super::hmac::HmacSha256Key;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::digest::Output;
+use hmac::{Hmac, KeyInit, Mac};
 use secrecy::SecretString;
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -15,15 +17,19 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// How far a timestamp may be from now before a receiver should reject it (Standard Webhooks).
 pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
-/// The key bytes of a `whsec_` secret and its precomputed HMAC state, both wiped on drop.
+type HmacSha256 = Hmac<Sha256>;
+
+/// The key bytes of a `whsec_` secret and its keyed HMAC-SHA256 state, both wiped on drop.
 ///
-/// The HMAC key is prepared once (see [`HmacSha256Key`]), so each signature hashes only the
-/// message: signing keys are cached per endpoint, so that is two SHA-256 blocks saved per
-/// delivery.
+/// The HMAC state is keyed once, when the key is made: `Hmac<Sha256>` then holds the SHA-256
+/// midstates after `K ^ ipad` and `K ^ opad`, and each signature clones it and hashes only the
+/// message. Signing keys are cached per endpoint, so that is two SHA-256 blocks saved per
+/// delivery. With the `zeroize` features of `hmac` and `sha2` those midstates (which stand in for
+/// the key) are wiped on drop, in the prepared state and in every per-message clone alike.
 #[derive(Clone)]
 pub struct SigningKey {
     bytes: Zeroizing<Vec<u8>>,
-    hmac: HmacSha256Key,
+    mac: HmacSha256,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -76,17 +82,31 @@ impl SigningKey {
         &self.bytes
     }
 
-    /// A key over raw bytes (as unsealed from an envelope).
+    /// A key over raw bytes (as unsealed from an envelope). The HMAC state is keyed here, once.
     pub fn from_bytes(bytes: Zeroizing<Vec<u8>>) -> Self {
-        let hmac = HmacSha256Key::new(&bytes);
-        Self { bytes, hmac }
+        // `new_from_slice` returns a `Result` only because the generic `KeyInit` trait does: HMAC
+        // takes keys of any length (longer than a block are hashed first, RFC 2104), and hmac's
+        // implementation never returns the error.
+        #[allow(clippy::expect_used)]
+        let mac = HmacSha256::new_from_slice(&bytes).expect("HMAC accepts keys of any length");
+        Self { bytes, mac }
     }
 
-    fn mac(&self, id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
-        self.hmac.mac(&[
+    /// HMAC-SHA256 of the concatenation of `parts`, from a clone of the prepared state.
+    fn mac_of(&self, parts: &[&[u8]]) -> Output<HmacSha256> {
+        let mut mac = self.mac.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes()
+    }
+
+    /// The Standard Webhooks MAC: over `{id}.{timestamp}.{body}`, without building that string.
+    fn mac(&self, id: &str, timestamp: i64, body: &[u8]) -> Output<HmacSha256> {
+        self.mac_of(&[
             id.as_bytes(),
             b".",
-            decimal(timestamp, &mut [0u8; 20]),
+            itoa::Buffer::new().format(timestamp).as_bytes(),
             b".",
             body,
         ])
@@ -104,26 +124,6 @@ impl SigningKey {
         self.sign_into(id, timestamp, body, &mut out);
         out
     }
-}
-
-/// `n` in decimal, written into `buf` (no allocation on the signing hot path).
-fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let negative = n < 0;
-    let mut v = n.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if negative {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// The `webhook-signature` header value: one entry per key, space-separated.
@@ -171,7 +171,10 @@ pub fn verify(
     }
     for key in keys {
         let expected = key.mac(id, timestamp, body);
-        if presented.iter().any(|sig| bool::from(sig.ct_eq(&expected))) {
+        if presented
+            .iter()
+            .any(|sig| bool::from(sig.as_slice().ct_eq(expected.as_slice())))
+        {
             return Ok(());
         }
     }
@@ -198,10 +201,57 @@ mod tests {
     }
 
     #[test]
-    fn decimal_matches_to_string() {
-        for n in [0, 7, 10, 1614265330, -42, i64::MAX, i64::MIN] {
-            assert_eq!(decimal(n, &mut [0u8; 20]), n.to_string().as_bytes());
+    fn the_signer_matches_rfc_4231() {
+        // RFC 4231 test cases 1, 2 and 6 (a 131-byte key, longer than a block: hashed first),
+        // through the prepared-once, cloned-per-message state, each key used twice.
+        let cases: [(&[u8], &[u8], &str); 3] = [
+            (
+                &[0x0b; 20],
+                b"Hi There",
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+            (
+                b"Jefe",
+                b"what do ya want for nothing?",
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+        ];
+        for (key, data, expected) in cases {
+            let key = SigningKey::from_bytes(Zeroizing::new(key.to_vec()));
+            assert_eq!(hex::encode(key.mac_of(&[data])), expected);
+            let (a, b) = data.split_at(3);
+            assert_eq!(hex::encode(key.mac_of(&[a, b])), expected, "reused, split");
         }
+    }
+
+    #[test]
+    fn signs_exactly_the_spec_string_for_any_timestamp() {
+        // The timestamp goes in as `i64::to_string` would write it, sign included.
+        let key = SigningKey::parse(SECRET).expect("secret");
+        for ts in [0, 7, 10, TS, -42, i64::MAX, i64::MIN] {
+            let spec = format!("{ID}.{ts}.{}", std::str::from_utf8(BODY).expect("utf-8"));
+            assert_eq!(
+                key.mac(ID, ts, BODY),
+                key.mac_of(&[spec.as_bytes()]),
+                "{ts}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_keyed_state_is_wiped_on_drop() {
+        // Compile-time: `Hmac<Sha256>` holds two of these cores (the ipad and opad midstates)
+        // and one of these buffers; both zeroize on drop only with the `zeroize` features of
+        // `sha2` and `hmac` (digest), which `shared/Cargo.toml` enables.
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<<Sha256 as hmac::EagerHash>::Core>();
+        wiped_on_drop::<hmac::digest::block_api::Buffer<<Sha256 as hmac::EagerHash>::Core>>();
+        wiped_on_drop::<Sha256>();
     }
 
     #[test]
