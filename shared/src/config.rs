@@ -59,6 +59,16 @@ fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
                 reason: e.to_string(),
             })?;
         }
+        match env("SWITCHBOARD_EGRESS").as_deref() {
+            None | Some("" | "public") => {}
+            Some("allow-list") => s.policy = s.policy.allow_list_only(),
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "SWITCHBOARD_EGRESS",
+                    reason: format!("`{other}` is not `public` or `allow-list`"),
+                });
+            }
+        }
         if let Some(text) = env("SWITCHBOARD_RETRY_SCHEDULE").filter(|t| !t.is_empty()) {
             s.schedule = RetrySchedule::parse(&text).map_err(|e| ConfigError::Invalid {
                 var: "SWITCHBOARD_RETRY_SCHEDULE",

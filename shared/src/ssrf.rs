@@ -15,6 +15,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct AddressPolicy {
     allow: Arc<Vec<IpNet>>,
+    /// Only the allow-list is reachable, public addresses included (`SWITCHBOARD_EGRESS=
+    /// allow-list`): a sandbox or a fuzzing run whose tenants may register any URL must not
+    /// send traffic off the machine. Host names other than `localhost` are then not looked up.
+    allow_list_only: bool,
 }
 
 /// Why an allow-list entry is not a CIDR.
@@ -35,11 +39,31 @@ impl AddressPolicy {
         }
         Ok(Self {
             allow: Arc::new(allow),
+            allow_list_only: false,
         })
+    }
+
+    /// The same policy, reaching nothing but its allow-list.
+    pub fn allow_list_only(mut self) -> Self {
+        self.allow_list_only = true;
+        self
+    }
+
+    /// Whether host names other than `localhost` may be looked up at all.
+    pub fn resolves_names(&self) -> bool {
+        !self.allow_list_only
     }
 
     /// Whether a delivery may connect to `ip`.
     pub fn permits(&self, ip: IpAddr) -> bool {
+        self.allow.iter().any(|net| net.contains(&ip))
+            || (!self.allow_list_only && !is_internal(ip))
+    }
+
+    /// Whether an endpoint URL naming `ip` may be saved: internal addresses need the
+    /// allow-list; public ones are always accepted (in allow-list-only mode they are refused
+    /// at send time instead, so what a tenant may register does not depend on the sandbox).
+    pub fn permits_saving(&self, ip: IpAddr) -> bool {
         self.allow.iter().any(|net| net.contains(&ip)) || !is_internal(ip)
     }
 
@@ -122,6 +146,18 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_list_only_refuses_public_addresses_at_send_but_not_at_save() {
+        let policy = AddressPolicy::from_allow_list("127.0.0.1/32")
+            .expect("cidr")
+            .allow_list_only();
+        let public: IpAddr = "93.184.216.34".parse().expect("ip");
+        assert!(!policy.permits(public));
+        assert!(policy.permits_saving(public));
+        assert!(policy.permits("127.0.0.1".parse().expect("ip")));
+        assert!(!policy.resolves_names());
+    }
 
     fn internal(s: &str) -> bool {
         is_internal(s.parse().expect("ip"))

@@ -152,7 +152,7 @@ pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError
         Some(url::Host::Domain(_)) => None,
     };
     if let Some(ip) = ip
-        && !policy.permits(ip)
+        && !policy.permits_saving(ip)
     {
         return Err(err(
             "points at a private, loopback or otherwise internal address (see SWITCHBOARD_ALLOW_CIDRS)",
