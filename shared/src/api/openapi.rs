@@ -12,7 +12,7 @@ use super::dto::webhooks::{
 use super::{intake, pagination, problem, schema};
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{KeyId, Scope, TenantId};
+use crate::model::{IntegrationId, KeyId, Scope, TenantId};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -30,7 +30,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         intake::receive,
     ),
     components(schemas(
-        problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId,
+        problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId, IntegrationId,
         TenantCreate, TenantView, TenantCreated,
         ApiKeyCreate, ApiKeyUpdate, ApiKeyRoll, ApiKeyView, ApiKeyCreated, ApiKeyStatus,
         pagination::ListResponse<ApiKeyView>, pagination::ListResponse<TenantView>,
@@ -41,7 +41,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         pagination::ListResponse<EndpointView>, pagination::ListResponse<AttemptView>,
         pagination::ListResponse<EventView>,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &ProblemResponses),
 )]
 struct ApiDoc;
 
@@ -67,6 +67,50 @@ impl utoipa::Modify for Security {
                 "the same key in an `x-api-key` header",
             ))),
         );
+    }
+}
+
+/// Every operation answers errors as `application/problem+json`: documents the statuses any
+/// request can meet (bad input, auth, scope, conflict, size, media type, validation, a down
+/// dependency) on every operation, and moves those the handlers list to that content type.
+struct ProblemResponses;
+
+/// The error statuses every operation documents.
+const PROBLEM_STATUSES: [&str; 9] = ["400", "401", "403", "404", "409", "413", "415", "422", "503"];
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = || {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("A problem (RFC 9457)")
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut op.responses.responses;
+                for status in PROBLEM_STATUSES {
+                    responses.insert(status.to_owned(), problem());
+                }
+            }
+        }
     }
 }
 

@@ -59,6 +59,7 @@ impl ApiKeyUpdate {
 pub struct ApiKeyRoll {
     /// How long the old key keeps working, 0–2,592,000 seconds (default 3,600).
     #[schema(minimum = 0, maximum = 2_592_000)]
+    #[serde(default, deserialize_with = "super::whole")]
     pub grace_seconds: Option<i64>,
 }
 

@@ -1,6 +1,5 @@
 //! `/v1/webhooks` wire types.
 
-use super::present;
 use crate::error::{DomainError, Errors};
 use crate::model::endpoint::{
     self, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, Endpoint, EndpointChange, EndpointSettings,
@@ -35,15 +34,15 @@ pub struct EndpointCreate {
     #[serde(default)]
     pub enabled: Option<bool>,
     /// 1,000–30,000 (default 15,000).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole")]
     #[schema(minimum = 1000, maximum = 30000)]
     pub timeout_ms: Option<u32>,
     /// 1–12 (default 8).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole")]
     #[schema(minimum = 1, maximum = 12)]
     pub max_attempts: Option<u32>,
     /// Deliveries per second at most (1–10,000); excess deliveries wait, never drop.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole")]
     #[schema(minimum = 1, maximum = 10000)]
     pub rate_limit_per_s: Option<u32>,
 }
@@ -93,11 +92,13 @@ pub struct EndpointUpdate {
     pub description: Option<String>,
     pub enabled: Option<bool>,
     #[schema(minimum = 1000, maximum = 30000)]
+    #[serde(default, deserialize_with = "super::whole")]
     pub timeout_ms: Option<u32>,
     #[schema(minimum = 1, maximum = 12)]
+    #[serde(default, deserialize_with = "super::whole")]
     pub max_attempts: Option<u32>,
     /// `null` removes the limit.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present_whole")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit_per_s: Option<Option<u32>>,
 }
@@ -205,6 +206,7 @@ impl EndpointCreated {
 pub struct SecretRotate {
     /// How long the previous secret keeps signing, 0–604,800 s (default 86,400).
     #[schema(minimum = 0, maximum = 604_800)]
+    #[serde(default, deserialize_with = "super::whole")]
     pub grace_seconds: Option<i64>,
 }
 
