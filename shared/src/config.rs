@@ -52,47 +52,47 @@ pub enum Role {
 
 /// Reads the delivery settings from the environment.
 fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
-        let mut s = DeliverySettings::default();
-        if let Some(list) = env("SWITCHBOARD_ALLOW_CIDRS") {
-            s.policy = AddressPolicy::from_allow_list(&list).map_err(|e| ConfigError::Invalid {
-                var: "SWITCHBOARD_ALLOW_CIDRS",
-                reason: e.to_string(),
-            })?;
+    let mut s = DeliverySettings::default();
+    if let Some(list) = env("SWITCHBOARD_ALLOW_CIDRS") {
+        s.policy = AddressPolicy::from_allow_list(&list).map_err(|e| ConfigError::Invalid {
+            var: "SWITCHBOARD_ALLOW_CIDRS",
+            reason: e.to_string(),
+        })?;
+    }
+    match env("SWITCHBOARD_EGRESS").as_deref() {
+        None | Some("" | "public") => {}
+        Some("allow-list") => s.policy = s.policy.allow_list_only(),
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "SWITCHBOARD_EGRESS",
+                reason: format!("`{other}` is not `public` or `allow-list`"),
+            });
         }
-        match env("SWITCHBOARD_EGRESS").as_deref() {
-            None | Some("" | "public") => {}
-            Some("allow-list") => s.policy = s.policy.allow_list_only(),
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "SWITCHBOARD_EGRESS",
-                    reason: format!("`{other}` is not `public` or `allow-list`"),
-                });
-            }
-        }
-        if let Some(text) = env("SWITCHBOARD_RETRY_SCHEDULE").filter(|t| !t.is_empty()) {
-            s.schedule = RetrySchedule::parse(&text).map_err(|e| ConfigError::Invalid {
-                var: "SWITCHBOARD_RETRY_SCHEDULE",
-                reason: e.to_string(),
-            })?;
-        }
-        let seconds = |var: &'static str| -> Result<Option<u64>, ConfigError> {
-            env(var)
-                .filter(|t| !t.is_empty())
-                .map(|t| {
-                    t.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
-                        var,
-                        reason: "expected a whole number".into(),
-                    })
+    }
+    if let Some(text) = env("SWITCHBOARD_RETRY_SCHEDULE").filter(|t| !t.is_empty()) {
+        s.schedule = RetrySchedule::parse(&text).map_err(|e| ConfigError::Invalid {
+            var: "SWITCHBOARD_RETRY_SCHEDULE",
+            reason: e.to_string(),
+        })?;
+    }
+    let seconds = |var: &'static str| -> Result<Option<u64>, ConfigError> {
+        env(var)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                    var,
+                    reason: "expected a whole number".into(),
                 })
-                .transpose()
-        };
-        if let Some(secs) = seconds("SWITCHBOARD_DISABLE_AFTER_SECONDS")? {
-            s.disable_after = Duration::from_secs(secs);
-        }
-        if let Some(days) = seconds("SWITCHBOARD_RETENTION_DAYS")? {
-            s.retention = Duration::from_secs(days.max(1) * 24 * 3600);
-        }
-        Ok(s)
+            })
+            .transpose()
+    };
+    if let Some(secs) = seconds("SWITCHBOARD_DISABLE_AFTER_SECONDS")? {
+        s.disable_after = Duration::from_secs(secs);
+    }
+    if let Some(days) = seconds("SWITCHBOARD_RETENTION_DAYS")? {
+        s.retention = Duration::from_secs(days.max(1) * 24 * 3600);
+    }
+    Ok(s)
 }
 
 /// Everything a process needs to build its [`crate::app::App`].

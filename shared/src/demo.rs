@@ -3,12 +3,12 @@
 //! events test seeds them before driving each file. Never seed a production store: these keys
 //! are public.
 
-use crate::tenancy::{api_keys, key_format, tenants};
 use crate::error::DomainError;
 use crate::model::api_key::NewApiKey;
 use crate::model::tenant::Tenant;
 use crate::model::{KeyId, Scope, TenantId};
 use crate::store::Store;
+use crate::tenancy::{api_keys, key_format, tenants};
 use chrono::{TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 

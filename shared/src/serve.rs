@@ -3,9 +3,9 @@
 
 use crate::api;
 use crate::app::{App, BuildError};
-use crate::tenancy::key_format::{self, KeyHash};
 use crate::config::{Config, ConfigError};
 use crate::queue::worker::{WorkerOptions, run_worker};
+use crate::tenancy::key_format::{self, KeyHash};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

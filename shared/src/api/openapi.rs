@@ -76,7 +76,9 @@ impl utoipa::Modify for Security {
 struct ProblemResponses;
 
 /// The error statuses every operation documents.
-const PROBLEM_STATUSES: [&str; 9] = ["400", "401", "403", "404", "409", "413", "415", "422", "503"];
+const PROBLEM_STATUSES: [&str; 9] = [
+    "400", "401", "403", "404", "409", "413", "415", "422", "503",
+];
 
 impl utoipa::Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

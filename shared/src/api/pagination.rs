@@ -104,7 +104,6 @@ pub fn cursor(owner: &str, list: &str, last_sk: Option<String>) -> Option<String
 mod tests {
     use super::*;
 
-
     #[test]
     fn cursors_are_bound_to_owner_and_list() {
         let c = cursor("ten_a", "api_keys", Some("KEY#key_1".into())).expect("cursor");

@@ -5,8 +5,8 @@ use crate::model::api_key::ApiKeyStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{AttemptId, EndpointId, IntegrationId, KeyId, MessageId, Scope, TenantId};
 use serde::Serialize;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// A string schema listing the serde names of `values`.
@@ -32,7 +32,13 @@ macro_rules! enum_schema {
     )*};
 }
 
-enum_schema!(Scope, ApiKeyStatus, DeliveryStatus, AttemptStatus, ErrorCode);
+enum_schema!(
+    Scope,
+    ApiKeyStatus,
+    DeliveryStatus,
+    AttemptStatus,
+    ErrorCode
+);
 
 macro_rules! id_schema {
     ($($ty:ty),* $(,)?) => {$(
@@ -50,7 +56,14 @@ macro_rules! id_schema {
     )*};
 }
 
-id_schema!(TenantId, KeyId, EndpointId, MessageId, AttemptId, IntegrationId);
+id_schema!(
+    TenantId,
+    KeyId,
+    EndpointId,
+    MessageId,
+    AttemptId,
+    IntegrationId
+);
 
 /// One invalid field of a request (the schema of [`crate::error::FieldError`]).
 #[derive(ToSchema)]

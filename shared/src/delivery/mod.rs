@@ -39,6 +39,11 @@ fn store_down_backoff(receive_count: u32) -> Duration {
     Duration::from_secs(5u64 << doublings).min(Duration::from_secs(900))
 }
 
+/// The longest an inline test send waits for the receiver. API Gateway's HTTP API ends every
+/// request after 30 s, and the admin Lambda's timeout (29 s in `template.yaml`) sits just under
+/// it, so a slow receiver is recorded as a timeout attempt instead of ending the invocation.
+pub const TEST_SEND_TIMEOUT: Duration = Duration::from_secs(25);
+
 /// How outbound deliveries behave.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -96,102 +101,108 @@ impl Engine {
 }
 
 impl Engine {
-/// Runs one delivery job. `receive_count` says how often the queue has handed it out, which
-/// only sets the backoff when the store is down: the delivery record decides when it is dead.
-pub async fn deliver(&self, job: &DeliverJob, receive_count: u32) -> Outcome {
-    match self.try_deliver(job).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            tracing::warn!(error = %e, "delivery could not complete; the job will come back");
-            Outcome::RetryAfter(store_down_backoff(receive_count))
+    /// Runs one delivery job. `receive_count` says how often the queue has handed it out, which
+    /// only sets the backoff when the store is down: the delivery record decides when it is dead.
+    pub async fn deliver(&self, job: &DeliverJob, receive_count: u32) -> Outcome {
+        match self.try_deliver(job).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery could not complete; the job will come back");
+                Outcome::RetryAfter(store_down_backoff(receive_count))
+            }
         }
     }
-}
 
-async fn try_deliver(&self, job: &DeliverJob) -> Result<Outcome, DomainError> {
-    let ob = self.outbound.as_ref();
-    let store = ob.store();
-    let DeliverJob {
-        tenant,
-        message: message_id,
-        endpoint: endpoint_id,
-    } = *job;
-    let Some(endpoint) = ob.endpoint(tenant, endpoint_id).await? else {
-        self.skip(tenant, message_id, endpoint_id, "endpoint deleted").await?;
-        return Ok(Outcome::Done);
-    };
-    if !endpoint.enabled {
-        self.skip(tenant, message_id, endpoint_id, "endpoint disabled").await?;
-        return Ok(Outcome::Done);
-    }
-    let Some(message) = ob.message(tenant, message_id).await? else {
-        return Ok(Outcome::Dead(
-            "the event expired before it could be delivered".into(),
-        ));
-    };
-    let previous = messages::get_delivery(store, tenant, message_id, endpoint_id).await?;
-    match previous.as_ref().map(|d| (d.status, d.attempts)) {
-        // A redelivered job whose outcome is already recorded.
-        Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => return Ok(Outcome::Done),
-        Some((_, attempts)) if attempts >= endpoint.max_attempts => {
-            return Ok(Outcome::Dead(format!("gave up after {attempts} attempts")));
+    async fn try_deliver(&self, job: &DeliverJob) -> Result<Outcome, DomainError> {
+        let ob = self.outbound.as_ref();
+        let store = ob.store();
+        let DeliverJob {
+            tenant,
+            message: message_id,
+            endpoint: endpoint_id,
+        } = *job;
+        let Some(endpoint) = ob.endpoint(tenant, endpoint_id).await? else {
+            self.skip(tenant, message_id, endpoint_id, "endpoint deleted")
+                .await?;
+            return Ok(Outcome::Done);
+        };
+        if !endpoint.enabled {
+            self.skip(tenant, message_id, endpoint_id, "endpoint disabled")
+                .await?;
+            return Ok(Outcome::Done);
         }
-        _ => {}
-    }
-    if let Some(wait) = self.rate_limited(&endpoint).await? {
-        // A fresh job, so waiting does not use up the queue's receive count.
-        ob.enqueue(vec![Job::Deliver(*job).outgoing(wait)?]).await?;
-        return Ok(Outcome::Done);
-    }
-    let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
-    let result = self.send(&endpoint, &message).await?;
-    let now = Utc::now();
-    let gone = result.status == Some(410);
-    let (status, outcome, next_at) = if result.succeeded() {
-        (DeliveryStatus::Succeeded, Outcome::Done, None)
-    } else if gone {
-        (DeliveryStatus::Failed, Outcome::Done, None)
-    } else if attempt_no >= endpoint.max_attempts {
-        (
-            DeliveryStatus::Failed,
-            Outcome::Dead(format!("gave up after {attempt_no} attempts")),
-            None,
-        )
-    } else {
-        let wait = self.schedule.delay(
-            attempt_no + 1,
-            result
-                .retry_after
-                .filter(|_| matches!(result.status, Some(429 | 503))),
-        );
-        (
-            DeliveryStatus::Retrying,
-            Outcome::RetryAfter(wait),
-            Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)),
-        )
-    };
-    let attempt = attempt_record(&message, &endpoint, attempt_no, &result, next_at, now);
-    let delivery = Delivery {
-        endpoint_id,
-        status,
-        attempts: attempt_no,
-        last_status_code: result.status,
-        last_error: result.error.as_ref().map(|(_, m)| m.clone()),
-        next_attempt_at: next_at,
-        updated_at: now,
-    };
-    messages::record_attempt(store, tenant, &attempt, &delivery, ob.expiry()).await?;
-    tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
+        let Some(message) = ob.message(tenant, message_id).await? else {
+            return Ok(Outcome::Dead(
+                "the event expired before it could be delivered".into(),
+            ));
+        };
+        let previous = messages::get_delivery(store, tenant, message_id, endpoint_id).await?;
+        match previous.as_ref().map(|d| (d.status, d.attempts)) {
+            // A redelivered job whose outcome is already recorded.
+            Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => {
+                return Ok(Outcome::Done);
+            }
+            Some((_, attempts)) if attempts >= endpoint.max_attempts => {
+                return Ok(Outcome::Dead(format!("gave up after {attempts} attempts")));
+            }
+            _ => {}
+        }
+        if let Some(wait) = self.rate_limited(&endpoint).await? {
+            // A fresh job, so waiting does not use up the queue's receive count.
+            ob.enqueue(vec![Job::Deliver(*job).outgoing(wait)?]).await?;
+            return Ok(Outcome::Done);
+        }
+        let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
+        let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
+        let result = self.send(&endpoint, &message, timeout).await?;
+        let now = Utc::now();
+        let gone = result.status == Some(410);
+        let (status, outcome, next_at) = if result.succeeded() {
+            (DeliveryStatus::Succeeded, Outcome::Done, None)
+        } else if gone {
+            (DeliveryStatus::Failed, Outcome::Done, None)
+        } else if attempt_no >= endpoint.max_attempts {
+            (
+                DeliveryStatus::Failed,
+                Outcome::Dead(format!("gave up after {attempt_no} attempts")),
+                None,
+            )
+        } else {
+            let wait = self.schedule.delay(
+                attempt_no + 1,
+                result
+                    .retry_after
+                    .filter(|_| matches!(result.status, Some(429 | 503))),
+            );
+            (
+                DeliveryStatus::Retrying,
+                Outcome::RetryAfter(wait),
+                Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)),
+            )
+        };
+        let attempt = attempt_record(&message, &endpoint, attempt_no, &result, next_at, now);
+        let delivery = Delivery {
+            endpoint_id,
+            status,
+            attempts: attempt_no,
+            last_status_code: result.status,
+            last_error: result.error.as_ref().map(|(_, m)| m.clone()),
+            next_attempt_at: next_at,
+            updated_at: now,
+        };
+        messages::record_attempt(store, tenant, &attempt, &delivery, ob.expiry()).await?;
+        tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
         status = ?result.status, error = ?result.error.as_ref().map(|(c, _)| c), "delivery attempt");
-    if gone {
-        self.disable(&endpoint, "the endpoint answered 410 Gone").await?;
-    } else if result.succeeded() {
-        self.note_success(&endpoint).await?;
-    } else {
-        self.note_failure(&endpoint, now).await?;
+        if gone {
+            self.disable(&endpoint, "the endpoint answered 410 Gone")
+                .await?;
+        } else if result.succeeded() {
+            self.note_success(&endpoint).await?;
+        } else {
+            self.note_failure(&endpoint, now).await?;
+        }
+        Ok(outcome)
     }
-    Ok(outcome)
-}
 }
 
 fn attempt_record(
@@ -224,161 +235,164 @@ fn attempt_record(
 }
 
 impl Engine {
-/// Signs and POSTs a message to an endpoint.
-async fn send(&self, endpoint: &Endpoint, message: &Message) -> Result<SendResult, DomainError> {
-    let keys = self.outbound.signing_keys(endpoint).await?;
-    let timestamp = Utc::now().timestamp();
-    let id = message.id.to_string();
-    let signature = signature_header(&keys, &id, timestamp, message.body.as_bytes());
-    let mut headers = HeaderMap::with_capacity(4 + endpoint.headers.len());
-    for (name, value) in &endpoint.headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.insert(n, v);
+    /// Signs and POSTs a message to an endpoint.
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        message: &Message,
+        timeout: Duration,
+    ) -> Result<SendResult, DomainError> {
+        let keys = self.outbound.signing_keys(endpoint).await?;
+        let timestamp = Utc::now().timestamp();
+        let id = message.id.to_string();
+        let signature = signature_header(&keys, &id, timestamp, message.body.as_bytes());
+        let mut headers = HeaderMap::with_capacity(4 + endpoint.headers.len());
+        for (name, value) in &endpoint.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
         }
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let header =
+            |v: &str| HeaderValue::from_str(v).map_err(|e| DomainError::Internal(e.to_string()));
+        headers.insert("webhook-id", header(&id)?);
+        headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+        headers.insert("webhook-signature", header(&signature)?);
+        Ok(self
+            .client
+            .post(
+                &endpoint.url,
+                headers,
+                Bytes::from(message.body.clone()),
+                timeout,
+            )
+            .await)
     }
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let header =
-        |v: &str| HeaderValue::from_str(v).map_err(|e| DomainError::Internal(e.to_string()));
-    headers.insert("webhook-id", header(&id)?);
-    headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
-    headers.insert("webhook-signature", header(&signature)?);
-    Ok(self
-        .client
-        .post(
-            &endpoint.url,
-            headers,
-            Bytes::from(message.body.clone()),
-            Duration::from_millis(u64::from(endpoint.timeout_ms)),
-        )
-        .await)
-}
 
-/// `Some(wait)` when the endpoint has used up this second's deliveries. The window counter lives
-/// in the store, so the limit holds across every worker and Lambda instance.
-async fn rate_limited(&self, endpoint: &Endpoint) -> Result<Option<Duration>, DomainError> {
-    let Some(limit) = endpoint.rate_limit_per_s else {
-        return Ok(None);
-    };
-    let now_ms = Utc::now().timestamp_millis();
-    let second = now_ms.div_euclid(1000);
-    let window = self
-        .outbound
-        .store()
-        .update(
-            &ItemKey::new(format!("RL#{}", endpoint.id), second.to_string()),
-            &Update {
-                add: vec![("n".into(), 1)],
-                set: vec![("ttl".into(), json!(second + 120))],
-            },
-            None,
-        )
-        .await?;
-    let used = window
-        .get("n")
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(0);
-    if used <= i64::from(limit) {
-        return Ok(None);
+    /// `Some(wait)` when the endpoint has used up this second's deliveries. The window counter lives
+    /// in the store, so the limit holds across every worker and Lambda instance.
+    async fn rate_limited(&self, endpoint: &Endpoint) -> Result<Option<Duration>, DomainError> {
+        let Some(limit) = endpoint.rate_limit_per_s else {
+            return Ok(None);
+        };
+        let now_ms = Utc::now().timestamp_millis();
+        let second = now_ms.div_euclid(1000);
+        let window = self
+            .outbound
+            .store()
+            .update(
+                &ItemKey::new(format!("RL#{}", endpoint.id), second.to_string()),
+                &Update {
+                    add: vec![("n".into(), 1)],
+                    set: vec![("ttl".into(), json!(second + 120))],
+                },
+                None,
+            )
+            .await?;
+        let used = window
+            .get("n")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
+        if used <= i64::from(limit) {
+            return Ok(None);
+        }
+        // Spread the overflow over the coming windows so they do not all return at once.
+        let windows_ahead = (used - 1) / i64::from(limit);
+        let until_next = 1000 - now_ms.rem_euclid(1000);
+        let [r] = crate::crypto::random::bytes::<1>();
+        let wait_ms = until_next + (windows_ahead - 1).max(0) * 1000 + i64::from(r) * 4;
+        Ok(Some(Duration::from_millis(wait_ms.max(1) as u64)))
     }
-    // Spread the overflow over the coming windows so they do not all return at once.
-    let windows_ahead = (used - 1) / i64::from(limit);
-    let until_next = 1000 - now_ms.rem_euclid(1000);
-    let [r] = crate::crypto::random::bytes::<1>();
-    let wait_ms = until_next + (windows_ahead - 1).max(0) * 1000 + i64::from(r) * 4;
-    Ok(Some(Duration::from_millis(wait_ms.max(1) as u64)))
-}
 
-async fn skip(
-    &self,
-    tenant: TenantId,
-    message: MessageId,
-    endpoint: EndpointId,
-    why: &str,
-) -> Result<(), DomainError> {
-    let delivery = Delivery::unattempted(
-        endpoint,
-        DeliveryStatus::Skipped,
-        Some(why.to_owned()),
-        Utc::now(),
-    );
-    let ob = self.outbound.as_ref();
-    messages::put_delivery(ob.store(), tenant, message, &delivery, ob.expiry()).await
-}
-
-async fn note_success(&self, endpoint: &Endpoint) -> Result<(), DomainError> {
-    if endpoint.failing_since.is_some() {
-        endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
-            e.failing_since = None;
-            Ok(())
-        })
-        .await?;
+    async fn skip(
+        &self,
+        tenant: TenantId,
+        message: MessageId,
+        endpoint: EndpointId,
+        why: &str,
+    ) -> Result<(), DomainError> {
+        let delivery = Delivery::unattempted(
+            endpoint,
+            DeliveryStatus::Skipped,
+            Some(why.to_owned()),
+            Utc::now(),
+        );
+        let ob = self.outbound.as_ref();
+        messages::put_delivery(ob.store(), tenant, message, &delivery, ob.expiry()).await
     }
-    Ok(())
-}
 
-async fn note_failure(
-    &self,
-    endpoint: &Endpoint,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    match endpoint.failing_since {
-        None => {
+    async fn note_success(&self, endpoint: &Endpoint) -> Result<(), DomainError> {
+        if endpoint.failing_since.is_some() {
             endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
-                e.failing_since.get_or_insert(now);
+                e.failing_since = None;
                 Ok(())
             })
             .await?;
         }
-        Some(since)
-            if (now - since).to_std().unwrap_or_default() >= self.disable_after =>
-        {
-            self.disable(
-                endpoint,
-                &format!("no successful delivery since {}", since.to_rfc3339()),
-            )
-            .await?;
-        }
-        Some(_) => {}
-    }
-    Ok(())
-}
-
-/// Disables an endpoint and tells the tenant with a `webhook.disabled` event.
-async fn disable(&self, endpoint: &Endpoint, reason: &str) -> Result<(), DomainError> {
-    let disabled = endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
-        e.enabled = false;
-        e.disabled_reason = Some(reason.to_owned());
         Ok(())
-    })
-    .await?;
-    tracing::warn!(tenant = %endpoint.tenant_id, endpoint_id = %endpoint.id, reason, "endpoint disabled");
-    publish::publish_internal(
-        &self.outbound,
-        endpoint.tenant_id,
-        "webhook.disabled",
-        json!({"endpoint_id": disabled.id, "url": disabled.url, "reason": reason}),
-    )
-    .await?;
-    Ok(())
-}
+    }
 
-/// Sends a `webhook.test` event to one endpoint now (one attempt, no retries) and returns it.
-pub async fn send_test(
-    &self,
-    tenant: TenantId,
-    endpoint_id: EndpointId,
-) -> Result<Attempt, DomainError> {
-    let ob = self.outbound.as_ref();
-    let endpoint = endpoints::get(ob.store(), tenant, endpoint_id).await?;
-    let now = Utc::now();
-    let id = MessageId::generate();
-    let message = Message {
+    async fn note_failure(
+        &self,
+        endpoint: &Endpoint,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        match endpoint.failing_since {
+            None => {
+                endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
+                    e.failing_since.get_or_insert(now);
+                    Ok(())
+                })
+                .await?;
+            }
+            Some(since) if (now - since).to_std().unwrap_or_default() >= self.disable_after => {
+                self.disable(
+                    endpoint,
+                    &format!("no successful delivery since {}", since.to_rfc3339()),
+                )
+                .await?;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Disables an endpoint and tells the tenant with a `webhook.disabled` event.
+    async fn disable(&self, endpoint: &Endpoint, reason: &str) -> Result<(), DomainError> {
+        let disabled = endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
+            e.enabled = false;
+            e.disabled_reason = Some(reason.to_owned());
+            Ok(())
+        })
+        .await?;
+        tracing::warn!(tenant = %endpoint.tenant_id, endpoint_id = %endpoint.id, reason, "endpoint disabled");
+        publish::publish_internal(
+            &self.outbound,
+            endpoint.tenant_id,
+            "webhook.disabled",
+            json!({"endpoint_id": disabled.id, "url": disabled.url, "reason": reason}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sends a `webhook.test` event to one endpoint now (one attempt, no retries) and returns it.
+    pub async fn send_test(
+        &self,
+        tenant: TenantId,
+        endpoint_id: EndpointId,
+    ) -> Result<Attempt, DomainError> {
+        let ob = self.outbound.as_ref();
+        let endpoint = endpoints::get(ob.store(), tenant, endpoint_id).await?;
+        let now = Utc::now();
+        let id = MessageId::generate();
+        let message = Message {
         id,
         tenant_id: tenant,
         event_type: "webhook.test".into(),
@@ -388,44 +402,45 @@ pub async fn send_test(
         destinations: vec![endpoint_id],
         ttl: ob.expiry(),
     };
-    ob.store()
-        .put(
-            crate::store::to_item(&messages::message_key(tenant, id), &message)?,
-            None,
-        )
-        .await?;
-    let result = self.send(&endpoint, &message).await?;
-    let attempt = attempt_record(&message, &endpoint, 1, &result, None, Utc::now());
-    let delivery = Delivery {
-        endpoint_id,
-        status: if result.succeeded() {
-            DeliveryStatus::Succeeded
-        } else {
-            DeliveryStatus::Failed
-        },
-        attempts: 1,
-        last_status_code: result.status,
-        last_error: result.error.as_ref().map(|(_, m)| m.clone()),
-        next_attempt_at: None,
-        updated_at: Utc::now(),
-    };
-    messages::record_attempt(ob.store(), tenant, &attempt, &delivery, ob.expiry()).await?;
-    Ok(attempt)
-}
+        ob.store()
+            .put(
+                crate::store::to_item(&messages::message_key(tenant, id), &message)?,
+                None,
+            )
+            .await?;
+        let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
+        let result = self.send(&endpoint, &message, timeout).await?;
+        let attempt = attempt_record(&message, &endpoint, 1, &result, None, Utc::now());
+        let delivery = Delivery {
+            endpoint_id,
+            status: if result.succeeded() {
+                DeliveryStatus::Succeeded
+            } else {
+                DeliveryStatus::Failed
+            },
+            attempts: 1,
+            last_status_code: result.status,
+            last_error: result.error.as_ref().map(|(_, m)| m.clone()),
+            next_attempt_at: None,
+            updated_at: Utc::now(),
+        };
+        messages::record_attempt(ob.store(), tenant, &attempt, &delivery, ob.expiry()).await?;
+        Ok(attempt)
+    }
 
-/// Marks a delivery `failed` with `reason` when its job dies outside an attempt (the queue
-/// gave up on it, or the event expired), so the event's status tells the truth.
-pub async fn mark_dead(&self, job: &DeliverJob, reason: &str) -> Result<(), DomainError> {
-    let ob = self.outbound.as_ref();
-    let previous = messages::get_delivery(ob.store(), job.tenant, job.message, job.endpoint).await?;
-    let mut delivery = previous.unwrap_or_else(|| {
-        Delivery::unattempted(job.endpoint, DeliveryStatus::Failed, None, Utc::now())
-    });
-    delivery.status = DeliveryStatus::Failed;
-    delivery.last_error = Some(reason.to_owned());
-    delivery.next_attempt_at = None;
-    delivery.updated_at = Utc::now();
-    messages::put_delivery(ob.store(), job.tenant, job.message, &delivery, ob.expiry()).await
+    /// Marks a delivery `failed` with `reason` when its job dies outside an attempt (the queue
+    /// gave up on it, or the event expired), so the event's status tells the truth.
+    pub async fn mark_dead(&self, job: &DeliverJob, reason: &str) -> Result<(), DomainError> {
+        let ob = self.outbound.as_ref();
+        let previous =
+            messages::get_delivery(ob.store(), job.tenant, job.message, job.endpoint).await?;
+        let mut delivery = previous.unwrap_or_else(|| {
+            Delivery::unattempted(job.endpoint, DeliveryStatus::Failed, None, Utc::now())
+        });
+        delivery.status = DeliveryStatus::Failed;
+        delivery.last_error = Some(reason.to_owned());
+        delivery.next_attempt_at = None;
+        delivery.updated_at = Utc::now();
+        messages::put_delivery(ob.store(), job.tenant, job.message, &delivery, ob.expiry()).await
+    }
 }
-}
-

@@ -26,9 +26,12 @@ impl JobRunner {
         // On its last receive the queue would dead-letter the job by itself, out of our sight:
         // record the delivery as failed first, so the event does not stay `retrying` forever.
         let outcome = match outcome {
-            Outcome::RetryAfter(_) if received.receive_count >= MAX_RECEIVES => Outcome::Dead(
-                format!("the queue gave up after {} receives", received.receive_count),
-            ),
+            Outcome::RetryAfter(_) if received.receive_count >= MAX_RECEIVES => {
+                Outcome::Dead(format!(
+                    "the queue gave up after {} receives",
+                    received.receive_count
+                ))
+            }
             other => other,
         };
         if let Outcome::Dead(reason) = &outcome

@@ -2,8 +2,8 @@
 
 use super::{EndpointId, TenantId};
 use crate::crypto::Envelope;
-use crate::ssrf::AddressPolicy;
 use crate::error::{DomainError, FieldError};
+use crate::ssrf::AddressPolicy;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

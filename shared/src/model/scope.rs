@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 /// matching `…:read`, because a client that may change a resource must be able to see it.
 /// Scopes of capabilities that do not exist yet (integrations, connections, audit, usage) are
 /// added with the work that uses them.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
     Admin,
@@ -50,7 +48,9 @@ impl Scope {
     /// Whether holding `self` is enough for an operation that requires `required`.
     pub fn grants(self, required: Scope) -> bool {
         use Scope::*;
-        self == required || self == Admin || matches!((self, required), (WebhooksWrite, WebhooksRead))
+        self == required
+            || self == Admin
+            || matches!((self, required), (WebhooksWrite, WebhooksRead))
     }
 
     /// Whether any scope in `held` grants `required`.

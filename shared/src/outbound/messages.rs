@@ -194,8 +194,12 @@ pub async fn list_events(
     limit: usize,
     after: Option<String>,
 ) -> Result<(Vec<(Message, Vec<Delivery>)>, Option<String>), DomainError> {
-    let from = filter.since.map_or_else(|| "MSG#".to_owned(), |t| message_sk_at(t, false));
-    let to = filter.until.map_or_else(|| "MSG#~".to_owned(), |t| message_sk_at(t, true));
+    let from = filter
+        .since
+        .map_or_else(|| "MSG#".to_owned(), |t| message_sk_at(t, false));
+    let to = filter
+        .until
+        .map_or_else(|| "MSG#~".to_owned(), |t| message_sk_at(t, true));
     let mut out = Vec::new();
     let mut cursor = after;
     let mut scanned = 0;

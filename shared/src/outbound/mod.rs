@@ -18,11 +18,11 @@ pub mod publish;
 pub mod recover;
 
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
-use crate::queue::{OutgoingJob, Queue};
 use crate::error::DomainError;
 use crate::model::endpoint::{Endpoint, StoredSecret};
 use crate::model::message::Message;
 use crate::model::{EndpointId, MessageId, TenantId};
+use crate::queue::{OutgoingJob, Queue};
 use crate::signing::standard::SigningKey;
 use crate::store::Store;
 use moka::sync::Cache;

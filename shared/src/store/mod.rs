@@ -13,9 +13,9 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dynamo;
+mod item;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
-mod item;
 pub mod versioned;
 
 pub use item::{ItemKey, from_item, now_epoch_seconds, to_item};

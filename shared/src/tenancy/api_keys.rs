@@ -1,7 +1,6 @@
 //! The API key repository and lifecycle: create, list, view, update, revoke, roll, delete.
 
 use super::tenant_pk;
-use crate::tenancy::key_format::{self, KeyHash};
 use crate::error::DomainError;
 use crate::model::api_key::{ApiKey, ApiKeyAuth, ApiKeyChange, NewApiKey};
 use crate::model::{KeyId, TenantId};
@@ -9,6 +8,7 @@ use crate::store::versioned::{self, Versioned};
 use crate::store::{
     Condition, ItemKey, Query, Store, StoreError, TxOp, Update, from_item, query_records, to_item,
 };
+use crate::tenancy::key_format::{self, KeyHash};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;

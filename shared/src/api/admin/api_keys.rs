@@ -1,7 +1,9 @@
 //! `/v1/api-keys`: the key lifecycle of the caller's tenant (scope `api_keys:write`).
 
 use crate::api::AppState;
-use crate::api::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
+use crate::api::dto::api_keys::{
+    ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView,
+};
 use crate::api::extract::{Caller, JsonBody, QueryParams, path_id};
 use crate::api::pagination::{self, ListResponse, PageQuery};
 use crate::api::problem::Problem;

@@ -71,9 +71,14 @@ pub async fn list(
         filter.until
     );
     let params = pagination::parse(query.limit, query.cursor.as_deref(), &owner, LIST, "MSG#")?;
-    let (found, last) =
-        messages::list_events(app.store.as_ref(), tenant, &filter, params.limit, params.after)
-            .await?;
+    let (found, last) = messages::list_events(
+        app.store.as_ref(),
+        tenant,
+        &filter,
+        params.limit,
+        params.after,
+    )
+    .await?;
     let data = found
         .iter()
         .map(|(message, deliveries)| EventView::new(message, deliveries))

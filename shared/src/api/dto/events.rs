@@ -21,14 +21,21 @@ pub const EVENT_TYPE_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64
 pub struct EventPublish {
     /// A dotted event type, e.g. `ticket.created` (at most 128 characters).
     #[serde(rename = "type")]
-    #[schema(max_length = 128, pattern = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*$")]
+    #[schema(
+        max_length = 128,
+        pattern = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*$"
+    )]
     pub event_type: String,
     /// Any JSON value, at most 256 KiB.
     #[schema(value_type = Object)]
     pub data: Box<RawValue>,
     /// Repeat a publish safely: within 24 h the same key returns the original answer.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub idempotency_key: Option<String>,
 }
 
@@ -137,7 +144,11 @@ pub struct EventsQuery {
     pub cursor: Option<String>,
     /// Only events of exactly this type.
     #[serde(rename = "type")]
-    #[param(rename = "type", max_length = 128, pattern = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*$")]
+    #[param(
+        rename = "type",
+        max_length = 128,
+        pattern = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*$"
+    )]
     pub event_type: Option<String>,
     /// Only events with at least one delivery in this state.
     #[param(value_type = Option<DeliveryStatus>)]

@@ -53,17 +53,25 @@ impl EndpointCreate {
         let mut errors = Errors::default();
         let all = ["*".to_owned()];
         let settings = EndpointSettings {
-            url: errors.take(endpoint::parse_url(&self.url, policy)).unwrap_or_default(),
-            event_types: errors
-                .take(endpoint::parse_event_types(self.event_types.as_deref().unwrap_or(&all)))
+            url: errors
+                .take(endpoint::parse_url(&self.url, policy))
                 .unwrap_or_default(),
-            headers: errors.take(endpoint::parse_headers(&self.headers)).unwrap_or_default(),
+            event_types: errors
+                .take(endpoint::parse_event_types(
+                    self.event_types.as_deref().unwrap_or(&all),
+                ))
+                .unwrap_or_default(),
+            headers: errors
+                .take(endpoint::parse_headers(&self.headers))
+                .unwrap_or_default(),
             description: errors
                 .take(endpoint::parse_description(&self.description))
                 .unwrap_or_default(),
             enabled: self.enabled.unwrap_or(true),
             timeout_ms: errors
-                .take(endpoint::parse_timeout(self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)))
+                .take(endpoint::parse_timeout(
+                    self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+                ))
                 .unwrap_or_default(),
             max_attempts: errors
                 .take(endpoint::parse_max_attempts(
