@@ -3,9 +3,9 @@
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard::config::process_env;
 use switchboard::serve::{ServeOptions, shutdown_signal, start};
+use switchboard::tenancy::key_format::{self, KeyHash};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

@@ -1,6 +1,8 @@
 //! `switchboard serve` as a process: first run prints the root key once, data survives
 //! `kill -9`, and Ctrl-C (SIGINT) stops it cleanly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;

@@ -2,6 +2,9 @@
 //! queue (a real file) and SQS (moto server). Each case needs a queue of its own, since depth
 //! and dead letters are queue-wide.
 
+// A test suite (compiled only with the `conformance` feature): a failed step panics the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use super::{Outcome, OutgoingJob, Queue, ReceivedJob};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

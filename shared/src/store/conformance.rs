@@ -3,6 +3,9 @@
 //! that fails any case does not ship. Each case works in partitions of its own, so cases can
 //! share one store.
 
+// A test suite (compiled only with the `conformance` feature): a failed step panics the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use super::{Condition, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, Update};
 use serde_json::{Value, json};
 
