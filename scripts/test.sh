@@ -39,6 +39,16 @@ export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
+echo "==> cargo fmt --check, clippy -D warnings (unwrap/expect denied outside tests)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> the Lambdas do not compile SQLite, the local key, demo data or conformance suites"
+if cargo tree --locked -e normal -p switchboard-admin -p switchboard-intake -p switchboard-delivery | grep -q rusqlite; then
+  echo "a Lambda depends on rusqlite: the embedded adapter set leaked into production" >&2
+  exit 1
+fi
+
 echo "==> cfn-lint template.yaml"
 cfn-lint template.yaml
 
