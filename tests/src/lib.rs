@@ -3,21 +3,30 @@
 //!
 //! Moto is started by `scripts/test.sh`, which exports `MOTO_ENDPOINT`. A test that needs it
 //! fails loudly when it is missing; none skips.
+//!
+//! Every integration test drives the API through [`harness`] ([`Harness`], [`TenantClient`],
+//! [`Reply`]) and runs on both adapter sets with [`on_both_backends!`]; the port conformance
+//! suites are [`conformance_suite!`]. Both macros expand to `#[tokio::test]`s, so the calling
+//! crate needs `tokio` (this crate's test targets have it).
 
+pub mod conformance;
+pub mod harness;
 pub mod receiver;
+
+pub use harness::{Harness, Reply, TenantClient, WAIT, assert_problem};
 
 use std::sync::Arc;
 use switchboard::app::{App, Settings};
-use switchboard::tenancy::key_format::KeyHash;
-use switchboard::delivery::DeliverySettings;
 use switchboard::crypto::kms::KmsKeyProvider;
 use switchboard::crypto::local::LocalKeyProvider;
+use switchboard::delivery::DeliverySettings;
 use switchboard::delivery::schedule::RetrySchedule;
-use switchboard::ssrf::AddressPolicy;
 use switchboard::queue::sqlite::SqliteQueue;
 use switchboard::queue::sqs::{SqsQueue, create_queues};
+use switchboard::ssrf::AddressPolicy;
 use switchboard::store::dynamo::{DynamoStore, create_table};
 use switchboard::store::sqlite::{Database, Durability, SqliteStore};
+use switchboard::tenancy::key_format::KeyHash;
 use tempfile::TempDir;
 
 /// The moto server the test script started.
@@ -153,7 +162,9 @@ pub async fn app_with(backend: Backend, settings: Settings) -> TestApp {
     }
 }
 
-/// A router served on a loopback port for the life of the test.
+/// A router served on a loopback port for the life of the test. Requests go through
+/// [`TestServer::request`] (see [`harness`]), with any key or none.
+#[derive(Clone)]
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
@@ -234,87 +245,5 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-    }
-}
-
-/// A tenant's view of a running API: its admin key and request helpers.
-pub struct TenantClient {
-    pub api: TestServer,
-    pub key: String,
-}
-
-impl TenantClient {
-    /// Creates a tenant with the root key and keeps its first admin key.
-    pub async fn create(api: TestServer, root: &str) -> Self {
-        let created: serde_json::Value = api
-            .http
-            .post(api.url("/v1/tenants"))
-            .bearer_auth(root)
-            .json(&serde_json::json!({"name": "test tenant"}))
-            .send()
-            .await
-            .expect("create tenant")
-            .json()
-            .await
-            .expect("json");
-        let key = created["api_key"]["key"]
-            .as_str()
-            .expect("admin key")
-            .to_owned();
-        Self { api, key }
-    }
-
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        let mut req = self
-            .api
-            .http
-            .request(method, self.api.url(path))
-            .bearer_auth(&self.key);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("text");
-        let body = if text.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_str(&text).expect("json")
-        };
-        (status, body)
-    }
-
-    pub async fn post(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// GETs `path`, expecting 200.
-    pub async fn get(&self, path: &str) -> serde_json::Value {
-        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
-        assert_eq!(status, reqwest::StatusCode::OK, "{path}: {body}");
-        body
-    }
-
-    /// Creates an endpoint for `url` with `extra` fields; returns (id, secret).
-    pub async fn endpoint_at(&self, url: String, extra: serde_json::Value) -> (String, String) {
-        let mut body = serde_json::json!({"url": url});
-        if let (Some(b), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
-            b.extend(extra);
-        }
-        let (status, created) = self.post("/v1/webhooks", body).await;
-        assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
-        (
-            created["id"].as_str().expect("id").to_owned(),
-            created["secret"].as_str().expect("secret").to_owned(),
-        )
     }
 }

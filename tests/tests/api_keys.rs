@@ -1,106 +1,20 @@
 //! Tenants and API keys end to end over real HTTP, on the embedded adapters and on moto.
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchboard::tenancy::key_format::{self, KeyHash};
-use switchboard_tests::{Backend, TestServer, app, eventually};
-
-struct Api {
-    server: TestServer,
-}
-
-struct Reply {
-    status: StatusCode,
-    body: Value,
-    content_type: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut req = self.server.http.request(method, self.server.url(path));
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("json body")
-        };
-        Reply {
-            status,
-            body,
-            content_type,
-        }
-    }
-
-    async fn get(&self, path: &str, key: &str) -> Reply {
-        self.call(Method::GET, path, Some(key), None).await
-    }
-
-    async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(key), Some(body)).await
-    }
-}
-
-fn assert_problem(reply: &Reply, status: StatusCode, detail_contains: &str) {
-    assert_eq!(reply.status, status, "body: {}", reply.body);
-    assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(reply.body["status"], json!(status.as_u16()));
-    let detail = reply.body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains(detail_contains),
-        "detail `{detail}` lacks `{detail_contains}`"
-    );
-}
-
-async fn start(backend: Backend) -> (Api, String, switchboard_tests::TestApp) {
-    let root = key_format::generate();
-    let test_app = app(backend, Some(KeyHash::of(root.expose_secret()))).await;
-    let server = TestServer::start(switchboard::api::router(test_app.app.clone())).await;
-    (Api { server }, root.expose_secret().to_owned(), test_app)
-}
-
-async fn new_tenant(api: &Api, root: &str, name: &str) -> (String, String) {
-    let reply = api.post("/v1/tenants", root, json!({"name": name})).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let key = reply.body["api_key"]["key"]
-        .as_str()
-        .expect("first key shown")
-        .to_owned();
-    assert_eq!(reply.body["api_key"]["scopes"], json!(["admin"]));
-    (
-        reply.body["tenant"]["id"].as_str().expect("id").to_owned(),
-        key,
-    )
-}
+use switchboard::tenancy::key_format;
+use switchboard_tests::{Backend, Harness, assert_problem, eventually};
 
 async fn lifecycle(backend: Backend) {
-    let (api, root, test_app) = start(backend).await;
+    let h = Harness::start(backend).await;
+    let (api, root) = (&h.api, h.root.as_str());
 
-    // Root key: tenants only.
-    let (tenant_a, admin_a) = new_tenant(&api, &root, "Acme").await;
-    let (_tenant_b, admin_b) = new_tenant(&api, &root, "Globex").await;
-    let tenants = api.get("/v1/tenants", &root).await;
+    // Root key: tenants only. The harness's tenant is the first; Globex the second.
+    let admin_a = h.tenant.key.clone();
+    let globex = h.new_tenant("Globex").await;
+    let admin_b = globex.key.clone();
+    let tenants = api.get("/v1/tenants", root).await;
     assert_eq!(tenants.status, StatusCode::OK);
     assert_eq!(tenants.body["data"].as_array().map(Vec::len), Some(2));
     assert_eq!(
@@ -108,8 +22,15 @@ async fn lifecycle(backend: Backend) {
         json!("Globex"),
         "newest first"
     );
+    let ids: Vec<&Value> = tenants.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(ids, [&json!(globex.id), &json!(h.tenant.id)]);
     assert_problem(
-        &api.get("/v1/api-keys", &root).await,
+        &api.get("/v1/api-keys", root).await,
         StatusCode::FORBIDDEN,
         "root key",
     );
@@ -198,7 +119,7 @@ async fn lifecycle(backend: Backend) {
 
     // Disable, re-enable, rescope.
     let disabled = api
-        .call(
+        .request(
             Method::PATCH,
             &format!("/v1/api-keys/{reader_id}"),
             Some(&admin_a),
@@ -212,7 +133,7 @@ async fn lifecycle(backend: Backend) {
         "disabled",
     );
     let enabled = api
-        .call(
+        .request(
             Method::PATCH,
             &format!("/v1/api-keys/{reader_id}"),
             Some(&admin_a),
@@ -228,12 +149,12 @@ async fn lifecycle(backend: Backend) {
     );
 
     // Usage is counted (flushed in the background, so poll).
-    test_app.app.auth.flush_usage().await;
+    h.app.auth.flush_usage().await;
     let used = eventually(Duration::from_secs(5), || async {
         let v = api
             .get(&format!("/v1/api-keys/{reader_id}"), &admin_a)
             .await;
-        test_app.app.auth.flush_usage().await;
+        h.app.auth.flush_usage().await;
         (v.body["usage_count"].as_u64().unwrap_or(0) >= 1 && v.body["last_used_at"].is_string())
             .then_some(v)
     })
@@ -332,7 +253,7 @@ async fn lifecycle(backend: Backend) {
     // Delete: gone for the owner (404) and for authentication (401 unknown).
     let short_id = short.body["id"].as_str().expect("id");
     let deleted = api
-        .call(
+        .request(
             Method::DELETE,
             &format!("/v1/api-keys/{short_id}"),
             Some(&admin_a),
@@ -366,27 +287,16 @@ async fn lifecycle(backend: Backend) {
         "checksum",
     );
     assert_problem(
-        &api.call(Method::GET, "/v1/api-keys", None, None).await,
+        &api.request(Method::GET, "/v1/api-keys", None, None).await,
         StatusCode::UNAUTHORIZED,
         "no API key",
     );
-    let _ = tenant_a;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_lifecycle_on_embedded_adapters() {
-    lifecycle(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_lifecycle_on_aws_adapters() {
-    lifecycle(Backend::Aws).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_problem_json_naming_the_field() {
-    let (api, root, _app) = start(Backend::Sqlite).await;
-    let (_, admin) = new_tenant(&api, &root, "Initech").await;
+    let h = Harness::start(Backend::Sqlite).await;
+    let (api, admin) = (&h.api, h.tenant.key.clone());
     let cases: Vec<(Value, StatusCode, &str)> = vec![
         (
             json!({"name": "x", "scopes": ["webhooks:delete"]}),
@@ -432,22 +342,12 @@ async fn bad_input_gets_problem_json_naming_the_field() {
     ];
     for (body, status, field) in cases {
         let reply = api.post("/v1/api-keys", &admin, body.clone()).await;
-        assert_eq!(reply.status, status, "{body}: {}", reply.body);
-        assert_eq!(reply.content_type, "application/problem+json");
-        let fields: Vec<&str> = reply.body["errors"]
-            .as_array()
-            .map(|e| e.iter().filter_map(|f| f["field"].as_str()).collect())
-            .unwrap_or_default();
-        assert!(
-            fields.contains(&field),
-            "{body}: expected field {field}, got {fields:?}"
-        );
+        reply.assert_field(status, field);
     }
 
     let raw = |body: &'static str, ct: &'static str| {
-        api.server
-            .http
-            .post(api.server.url("/v1/api-keys"))
+        api.http
+            .post(api.url("/v1/api-keys"))
             .bearer_auth(&admin)
             .header("content-type", ct)
             .body(body)
@@ -465,7 +365,7 @@ async fn bad_input_gets_problem_json_naming_the_field() {
     );
     // A fresh client: the server answers 413 without reading the rest and closes that connection.
     let too_big = reqwest::Client::new()
-        .post(api.server.url("/v1/api-keys"))
+        .post(api.url("/v1/api-keys"))
         .bearer_auth(&admin)
         .header("content-type", "application/json")
         .body(huge)
@@ -512,3 +412,5 @@ async fn bad_input_gets_problem_json_naming_the_field() {
         "no such route",
     );
 }
+
+switchboard_tests::on_both_backends!(lifecycle);

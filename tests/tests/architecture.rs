@@ -138,7 +138,9 @@ fn domain_modules_never_import_the_wiring_or_the_http_layer() {
 #[test]
 fn the_checker_sees_imports_and_cycles() {
     // The checks above would pass vacuously if the parser saw nothing: prove it sees both.
-    let code = code_of("use crate::{app::App, store};\n// crate::api in a comment\nfn f() { crate::model::x(); }");
+    let code = code_of(
+        "use crate::{app::App, store};\n// crate::api in a comment\nfn f() { crate::model::x(); }",
+    );
     assert_eq!(
         imported_modules(&code).into_iter().collect::<Vec<_>>(),
         ["app", "model", "store"]

@@ -8,9 +8,26 @@ async fn binds_context_and_detects_tampering(keys: &dyn KeyProvider) {
     let ctx = EncryptionContext::new("ten_A", "con_1", "credentials");
     let secret = br#"{"api_token":"sk_live_123"}"#;
     let sealed = envelope::seal(keys, &ctx, secret).await.expect("seal");
-    assert!(
-        !sealed.ciphertext.contains("sk_live"),
-        "ciphertext is not the plaintext"
+    // Decoded, neither the ciphertext nor the wrapped key holds any 6-byte run of the plaintext
+    // (a sealed text that were only encoded, or stored beside its ciphertext, would).
+    for (field, encoded) in [
+        ("ciphertext", &sealed.ciphertext),
+        ("wrapped_key", &sealed.wrapped_key),
+    ] {
+        let bytes = base64_decode(encoded);
+        assert!(bytes.len() >= 16, "{field}: {} bytes", bytes.len());
+        for run in secret.windows(6) {
+            assert!(
+                !bytes.windows(run.len()).any(|w| w == run),
+                "{field} holds plaintext `{}`",
+                String::from_utf8_lossy(run)
+            );
+        }
+    }
+    assert_eq!(
+        base64_decode(&sealed.ciphertext).len(),
+        secret.len() + 16,
+        "AES-GCM: the plaintext's length plus a 16-byte tag"
     );
 
     let opened = envelope::open(keys, &ctx, &sealed)

@@ -7,41 +7,43 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use switchboard::tenancy::key_format::KeyHash;
 
+use switchboard::demo;
 use switchboard::lambda::handle_sqs_batch;
 use switchboard::queue::Queue;
-use switchboard::demo;
 use switchboard_tests::receiver::{Receiver, Reply};
 use switchboard_tests::{Backend, app, sqs_queue};
 use tower::ServiceExt;
 
-/// The status each API Gateway sample must produce against a freshly seeded demo store.
-const HTTP_EXPECTED: &[(&str, u16)] = &[
-    ("admin-create-api-key-invalid.json", 422),
-    ("admin-create-api-key.json", 201),
-    ("admin-create-tenant.json", 201),
-    ("admin-delete-api-key.json", 204),
-    ("admin-get-api-key.json", 200),
-    ("admin-health.json", 200),
-    ("admin-list-api-keys-no-key.json", 401),
-    ("admin-list-api-keys.json", 200),
-    ("admin-list-tenants.json", 200),
-    ("admin-openapi.json", 200),
-    ("admin-revoke-api-key.json", 200),
-    ("admin-roll-api-key.json", 201),
-    ("admin-update-api-key.json", 200),
-    ("admin-create-webhook.json", 201),
-    ("admin-list-webhooks.json", 200),
-    ("admin-get-webhook.json", 200),
-    ("admin-update-webhook.json", 200),
-    ("admin-delete-webhook.json", 204),
-    ("admin-rotate-webhook-secret.json", 200),
-    ("admin-test-webhook.json", 200),
-    ("admin-list-webhook-attempts.json", 200),
-    ("admin-recover-webhook.json", 202),
-    ("admin-publish-event.json", 202),
-    ("admin-get-event.json", 200),
-    ("admin-resend-event.json", 202),
-    ("intake-unknown-integration.json", 404),
+/// The status each API Gateway sample must produce against a freshly seeded demo store, and a
+/// JSON pointer into the answer that must hold a value (the resource the operation returns;
+/// empty for answers without a body).
+const HTTP_EXPECTED: &[(&str, u16, &str)] = &[
+    ("admin-create-api-key-invalid.json", 422, "/errors/0/field"),
+    ("admin-create-api-key.json", 201, "/key"),
+    ("admin-create-tenant.json", 201, "/api_key/key"),
+    ("admin-delete-api-key.json", 204, ""),
+    ("admin-get-api-key.json", 200, "/scopes/0"),
+    ("admin-health.json", 200, "/status"),
+    ("admin-list-api-keys-no-key.json", 401, "/detail"),
+    ("admin-list-api-keys.json", 200, "/data/0/id"),
+    ("admin-list-tenants.json", 200, "/data/0/id"),
+    ("admin-openapi.json", 200, "/paths/~1v1~1events"),
+    ("admin-revoke-api-key.json", 200, "/revoked_at"),
+    ("admin-roll-api-key.json", 201, "/key"),
+    ("admin-update-api-key.json", 200, "/id"),
+    ("admin-create-webhook.json", 201, "/secret"),
+    ("admin-list-webhooks.json", 200, "/data/0/url"),
+    ("admin-get-webhook.json", 200, "/url"),
+    ("admin-update-webhook.json", 200, "/id"),
+    ("admin-delete-webhook.json", 204, ""),
+    ("admin-rotate-webhook-secret.json", 200, "/secret"),
+    ("admin-test-webhook.json", 200, "/status_code"),
+    ("admin-list-webhook-attempts.json", 200, "/data"),
+    ("admin-recover-webhook.json", 202, "/queued"),
+    ("admin-publish-event.json", 202, "/id"),
+    ("admin-get-event.json", 200, "/deliveries/0/status"),
+    ("admin-resend-event.json", 202, "/queued"),
+    ("intake-unknown-integration.json", 404, "/detail"),
 ];
 const SQS_SAMPLES: &[&str] = &[
     "delivery-undeliverable-jobs.json",
@@ -67,7 +69,7 @@ fn every_event_file_has_an_expectation() {
     let files: Vec<String> = event_files().into_keys().collect();
     let mut expected: Vec<String> = HTTP_EXPECTED
         .iter()
-        .map(|(n, _)| n.to_string())
+        .map(|(n, _, _)| n.to_string())
         .chain(SQS_SAMPLES.iter().map(|n| n.to_string()))
         .collect();
     expected.sort();
@@ -79,7 +81,7 @@ fn every_event_file_has_an_expectation() {
 
 async fn drive_http_events(backend: Backend) {
     let files = event_files();
-    for (name, expected) in HTTP_EXPECTED {
+    for (name, expected, pointer) in HTTP_EXPECTED {
         // A fresh, seeded store per event, so samples do not depend on each other's order.
         let root = KeyHash::from_hex(&demo::root_key_sha256());
         let test_app = app(backend, root).await;
@@ -117,23 +119,37 @@ async fn drive_http_events(backend: Backend) {
             "{name} on {backend:?}: {}",
             String::from_utf8_lossy(&body)
         );
+        if status == 204 {
+            assert!(body.is_empty(), "{name}: 204 with a body");
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{name}: the answer is not JSON ({e})"));
         if status >= 400 {
             assert_eq!(content_type, "application/problem+json", "{name}");
-        } else if status != 204 {
-            let _: serde_json::Value = serde_json::from_slice(&body).expect("JSON response");
+            assert_eq!(json["status"], serde_json::json!(status), "{name}: {json}");
+        } else {
+            assert_eq!(content_type, "application/json", "{name}");
+        }
+        assert!(
+            json.pointer(pointer).is_some_and(|v| !v.is_null()),
+            "{name}: no `{pointer}` in {json}"
+        );
+        if *name == "admin-health.json" {
+            let expected = match backend {
+                Backend::Sqlite => ["sqlite", "sqlite", "local"],
+                Backend::Aws => ["dynamodb", "sqs", "kms"],
+            };
+            assert_eq!(
+                [&json["store"], &json["queue"], &json["keys"]],
+                expected.map(serde_json::Value::from).each_ref(),
+                "health names the adapters in use"
+            );
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_gateway_events_on_embedded_adapters() {
-    drive_http_events(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_gateway_events_on_aws_adapters() {
-    drive_http_events(Backend::Aws).await;
-}
+switchboard_tests::on_both_backends!(drive_http_events);
 
 /// Drives one SQS sample through the delivery handler on a fresh seeded app; returns the batch
 /// response, the SQS queue pair it settled on, and the receiver.
@@ -157,8 +173,7 @@ async fn drive_sqs(
     let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_str(&files[name]).expect("SQS event");
     let records = event.records.len();
-    let response =
-        handle_sqs_batch(&queue, test_app.app.job_handler().as_ref(), event).await;
+    let response = handle_sqs_batch(&queue, test_app.app.job_handler().as_ref(), event).await;
     (response, queue, receiver, records)
 }
 

@@ -4,68 +4,13 @@
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::app::App;
-use switchboard::tenancy::key_format::{self, KeyHash};
-use switchboard_tests::receiver::{Receiver, Reply};
-use switchboard_tests::{Backend, TenantClient, TestApp, TestServer, Worker, app, eventually};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Harness {
-    client: TenantClient,
-    app: Arc<App>,
-    receiver: Receiver,
-    _guard: TestApp,
-}
-
-impl std::ops::Deref for Harness {
-    type Target = TenantClient;
-    fn deref(&self) -> &TenantClient {
-        &self.client
-    }
-}
-
-impl Harness {
-    async fn start(backend: Backend) -> Self {
-        let root = key_format::generate();
-        let guard = app(backend, Some(KeyHash::of(root.expose_secret()))).await;
-        let app = Arc::clone(&guard.app);
-        let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
-        let client = TenantClient::create(api, root.expose_secret()).await;
-        Self {
-            client,
-            app,
-            receiver: Receiver::start().await,
-            _guard: guard,
-        }
-    }
-
-    /// Creates an endpoint on the receiver path; returns (id, secret).
-    async fn endpoint(&self, path: &str, extra: Value) -> (String, String) {
-        self.endpoint_at(self.receiver.url(path), extra).await
-    }
-
-    async fn publish(&self, event_type: &str, data: Value) -> Value {
-        let (status, body) = self
-            .post("/v1/events", json!({"type": event_type, "data": data}))
-            .await;
-        let expected = if body["matched"] == json!(0) {
-            StatusCode::OK
-        } else {
-            StatusCode::ACCEPTED
-        };
-        assert_eq!(
-            status, expected,
-            "202 when deliveries are queued, 200 when nothing matched: {body}"
-        );
-        body
-    }
-}
+use switchboard_tests::receiver::Reply;
+use switchboard_tests::{Backend, Harness, WAIT, Worker, eventually};
 
 /// Verifies a Standard Webhooks delivery from the spec, independently of Switchboard's signer.
 fn independently_verified(secret: &str, headers: &http::HeaderMap, body: &[u8]) -> bool {
@@ -90,7 +35,7 @@ fn independently_verified(secret: &str, headers: &http::HeaderMap, body: &[u8]) 
 
 async fn signed_delivery_and_attempt_log(backend: Backend) {
     let h = Harness::start(backend).await;
-    let worker = Worker::start(&h.app);
+    let worker = h.worker();
     let (ep, secret) = h
         .endpoint(
             "signed",
@@ -166,7 +111,7 @@ async fn signed_delivery_and_attempt_log(backend: Backend) {
 
 async fn retries_in_order_until_success(backend: Backend) {
     let h = Harness::start(backend).await;
-    let worker = Worker::start(&h.app);
+    let worker = h.worker();
     h.receiver.script(
         "flaky",
         [
@@ -239,7 +184,7 @@ async fn retries_in_order_until_success(backend: Backend) {
 
 async fn gone_disables_and_tells_the_tenant(backend: Backend) {
     let h = Harness::start(backend).await;
-    let worker = Worker::start(&h.app);
+    let worker = h.worker();
     h.receiver.script("gone", [Reply::Status(410)]);
     let (ep, _) = h
         .endpoint("gone", json!({"event_types": ["invoice.created"]}))
@@ -306,16 +251,33 @@ async fn killed_worker_loses_nothing(backend: Backend) {
 
 async fn idempotent_publish_fans_out_once(backend: Backend) {
     let h = Harness::start(backend).await;
-    let worker = Worker::start(&h.app);
+    let worker = h.worker();
     let (ep, _) = h.endpoint("once", json!({})).await;
     let body =
         json!({"type": "payment.captured", "data": {"amount": 100}, "idempotency_key": "pay-123"});
-    let (s1, first) = h.post("/v1/events", body.clone()).await;
-    let (s2, second) = h.post("/v1/events", body.clone()).await;
-    assert_eq!((s1, s2), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
-    assert_eq!(first, second, "the original answer");
-    let (s3, clash) = h.post("/v1/events", json!({"type": "payment.captured", "data": {"amount": 999}, "idempotency_key": "pay-123"})).await;
-    assert_eq!(s3, StatusCode::CONFLICT, "{clash}");
+    let first = h.post("/v1/events", body.clone()).await;
+    let second = h.post("/v1/events", body.clone()).await;
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    assert_eq!(first.body, second.body, "the original answer");
+    assert_eq!(
+        second
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..]),
+        "a replay says so"
+    );
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let clash = h
+        .post(
+            "/v1/events",
+            json!({"type": "payment.captured", "data": {"amount": 999}, "idempotency_key": "pay-123"}),
+        )
+        .await;
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{}", clash.body);
     h.receiver.wait_for("once", 1, WAIT).await;
     eventually(WAIT, || async {
         let a = h.get(&format!("/v1/webhooks/{ep}/attempts")).await;
@@ -334,16 +296,16 @@ async fn idempotent_publish_fans_out_once(backend: Backend) {
 
 async fn rotation_signs_with_both_secrets(backend: Backend) {
     let h = Harness::start(backend).await;
-    let worker = Worker::start(&h.app);
+    let worker = h.worker();
     let (ep, old) = h.endpoint("rotating", json!({})).await;
-    let (status, rotated) = h
+    let rotated = h
         .post(
             &format!("/v1/webhooks/{ep}/secret/rotate"),
             json!({"grace_seconds": 3600}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
-    let new = rotated["secret"].as_str().expect("secret").to_owned();
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let new = rotated.body["secret"].as_str().expect("secret").to_owned();
     assert_ne!(new, old);
     h.publish("a.b", json!({})).await;
     let got = h.receiver.wait_for("rotating", 1, WAIT).await;
@@ -362,13 +324,14 @@ async fn rotation_signs_with_both_secrets(backend: Backend) {
         "the new secret verifies"
     );
     // With no grace, only the newest secret signs.
-    let (_, rotated) = h
+    let rotated = h
         .post(
             &format!("/v1/webhooks/{ep}/secret/rotate"),
             json!({"grace_seconds": 0}),
         )
         .await;
-    let newest = rotated["secret"].as_str().expect("secret").to_owned();
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let newest = rotated.body["secret"].as_str().expect("secret").to_owned();
     h.publish("a.b", json!({})).await;
     let got = h.receiver.wait_for("rotating", 2, WAIT).await;
     assert_eq!(
@@ -453,22 +416,7 @@ async fn private_addresses_are_blocked_without_a_connection(backend: Backend) {
     );
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(Backend::Sqlite).await; })*
-        }
-        mod aws {
-            use super::*;
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(Backend::Aws).await; })*
-        }
-    };
-}
-
-on_both!(
+switchboard_tests::on_both_backends!(
     signed_delivery_and_attempt_log,
     retries_in_order_until_success,
     gone_disables_and_tells_the_tenant,

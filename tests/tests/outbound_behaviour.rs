@@ -1,78 +1,13 @@
-//! The finer points of outbound delivery, on the embedded adapters with a loopback receiver:
+//! The finer points of outbound delivery, on both adapter sets with a loopback receiver:
 //! rotation, the SSRF guard, timeouts and hostile receivers, rate limits, test sends, recovery,
 //! resend, subscription globs, auto-disable, and bad input.
 
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
-use switchboard::app::{App, Settings};
-use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard::signing::standard::{SigningKey, verify};
-use switchboard_tests::receiver::{Receiver, Reply};
-use switchboard_tests::{
-    Backend, TenantClient, TestApp, TestServer, Worker, app_with, eventually, test_settings,
-};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-struct H {
-    client: TenantClient,
-    app: Arc<App>,
-    receiver: Receiver,
-    _guard: TestApp,
-}
-
-impl std::ops::Deref for H {
-    type Target = TenantClient;
-    fn deref(&self) -> &TenantClient {
-        &self.client
-    }
-}
-
-impl H {
-    async fn start() -> Self {
-        Self::with(|_| {}).await
-    }
-
-    async fn with(tune: impl FnOnce(&mut Settings)) -> Self {
-        let root = key_format::generate();
-        let mut settings = test_settings(Some(KeyHash::of(root.expose_secret())));
-        tune(&mut settings);
-        let guard = app_with(Backend::Sqlite, settings).await;
-        let app = Arc::clone(&guard.app);
-        let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
-        let client = TenantClient::create(api, root.expose_secret()).await;
-        Self {
-            client,
-            app,
-            receiver: Receiver::start().await,
-            _guard: guard,
-        }
-    }
-
-    async fn endpoint(&self, path: &str, extra: Value) -> (String, String) {
-        self.endpoint_at(self.receiver.url(path), extra).await
-    }
-
-    async fn publish(&self, event_type: &str) -> String {
-        let (status, body) = self
-            .post("/v1/events", json!({"type": event_type, "data": {}}))
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-        body["id"].as_str().expect("id").to_owned()
-    }
-
-    async fn attempts(&self, ep: &str, n: usize) -> Value {
-        eventually(WAIT, || async {
-            let a = self.get(&format!("/v1/webhooks/{ep}/attempts")).await;
-            (a["data"].as_array().map(Vec::len) >= Some(n)).then_some(a)
-        })
-        .await
-        .unwrap_or_else(|| panic!("{n} attempts for {ep}"))
-    }
-}
+use switchboard_tests::receiver::Reply;
+use switchboard_tests::{Backend, Harness, WAIT, eventually};
 
 fn verifies(secret: &str, r: &switchboard_tests::receiver::Received) -> bool {
     let key = SigningKey::parse(secret).expect("secret");
@@ -89,10 +24,9 @@ fn verifies(secret: &str, r: &switchboard_tests::receiver::Received) -> bool {
     .is_ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_receivers_cannot_exhaust_the_worker() {
-    let h = H::start().await;
-    let worker = Worker::start(&h.app);
+async fn hostile_receivers_cannot_exhaust_the_worker(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = h.worker();
     h.receiver.script("hang", [Reply::Hang]);
     h.receiver.script("endless", [Reply::Endless]);
     let (hang, _) = h
@@ -123,9 +57,9 @@ async fn hostile_receivers_cannot_exhaust_the_worker() {
             json!({"max_attempts": 1, "event_types": ["close.*"]}),
         )
         .await;
-    h.publish("slow.x").await;
-    h.publish("big.x").await;
-    h.publish("close.x").await;
+    h.publish_id("slow.x").await;
+    h.publish_id("big.x").await;
+    h.publish_id("close.x").await;
     let a = h.attempts(&hang, 1).await;
     assert_eq!(a["data"][0]["error_code"], json!("timeout"));
     let ms = a["data"][0]["duration_ms"].as_u64().expect("ms");
@@ -142,13 +76,12 @@ async fn hostile_receivers_cannot_exhaust_the_worker() {
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limit_delays_instead_of_dropping() {
-    let h = H::start().await;
-    let worker = Worker::start(&h.app);
+async fn rate_limit_delays_instead_of_dropping(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = h.worker();
     h.endpoint("limited", json!({"rate_limit_per_s": 2})).await;
     for _ in 0..8 {
-        h.publish("burst.x").await;
+        h.publish_id("burst.x").await;
     }
     let got = h.receiver.wait_for("limited", 8, WAIT).await;
     // The limiter admits 2 per wall-clock second at admission time; arrival is a moment later,
@@ -171,13 +104,13 @@ async fn rate_limit_delays_instead_of_dropping() {
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_send_resend_and_recover() {
-    let h = H::start().await;
-    let worker = Worker::start(&h.app);
+async fn test_send_resend_and_recover(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = h.worker();
     let (ep, secret) = h.endpoint("ops", json!({"max_attempts": 1})).await;
-    let (status, attempt) = h.post(&format!("/v1/webhooks/{ep}/test"), json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{attempt}");
+    let reply = h.post(&format!("/v1/webhooks/{ep}/test"), json!({})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let attempt = reply.body;
     assert_eq!(attempt["status_code"], json!(200));
     assert_eq!(attempt["event_type"], json!("webhook.test"));
     let got = h.receiver.wait_for("ops", 1, WAIT).await;
@@ -186,7 +119,7 @@ async fn test_send_resend_and_recover() {
     // A delivery that dies (one attempt, 500)…
     h.receiver.script("ops", [Reply::Status(500)]);
     let since = chrono::Utc::now() - chrono::Duration::seconds(5);
-    let id = h.publish("order.failed").await;
+    let id = h.publish_id("order.failed").await;
     let dead = eventually(WAIT, || async {
         let e = h.get(&format!("/v1/events/{id}")).await;
         (e["deliveries"][0]["status"] == json!("failed")).then_some(e)
@@ -197,13 +130,13 @@ async fn test_send_resend_and_recover() {
         "the delivery is failed after its only attempt"
     );
     // …is re-sent by recovery.
-    let (status, _) = h
+    let recover = h
         .post(
             &format!("/v1/webhooks/{ep}/recover"),
             json!({"since": since}),
         )
         .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(recover.status, StatusCode::ACCEPTED, "{}", recover.body);
     let recovered = eventually(WAIT, || async {
         let e = h.get(&format!("/v1/events/{id}")).await;
         (e["deliveries"][0]["status"] == json!("succeeded")).then_some(e)
@@ -212,26 +145,25 @@ async fn test_send_resend_and_recover() {
     assert!(recovered.is_some(), "recovery delivered it");
     // Resend delivers it once more.
     let before = h.receiver.seen("ops").len();
-    let (status, body) = h.post(&format!("/v1/events/{id}/resend"), json!({})).await;
+    let resent = h.post(&format!("/v1/events/{id}/resend"), json!({})).await;
     assert_eq!(
-        (status, body["queued"].clone()),
+        (resent.status, resent.body["queued"].clone()),
         (StatusCode::ACCEPTED, json!(1))
     );
     h.receiver.wait_for("ops", before + 1, WAIT).await;
-    let (status, _) = h
+    let unknown = h
         .post(
             &format!("/v1/events/{id}/resend"),
             json!({"endpoint_id": "ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W"}),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failing_endpoints_are_disabled_after_the_window() {
-    let h = H::with(|s| s.delivery.disable_after = Duration::ZERO).await;
-    let worker = Worker::start(&h.app);
+async fn failing_endpoints_are_disabled_after_the_window(backend: Backend) {
+    let h = Harness::with(backend, |s| s.delivery.disable_after = Duration::ZERO).await;
+    let worker = h.worker();
     h.receiver.script(
         "dying",
         [Reply::Status(500), Reply::Status(500), Reply::Status(500)],
@@ -241,7 +173,7 @@ async fn failing_endpoints_are_disabled_after_the_window() {
         .await;
     h.endpoint("notices", json!({"event_types": ["webhook.disabled"]}))
         .await;
-    h.publish("x.y").await;
+    h.publish_id("x.y").await;
     let notice = h.receiver.wait_for("notices", 1, WAIT).await;
     let body: Value = serde_json::from_slice(&notice[0].body).expect("json");
     assert_eq!(body["data"]["endpoint_id"], json!(ep));
@@ -253,14 +185,17 @@ async fn failing_endpoints_are_disabled_after_the_window() {
             .is_some_and(|r| r.contains("no successful delivery")),
         "{view}"
     );
+    assert!(view["failing_since"].is_string(), "{view}");
     // Re-enabling clears the failure state.
-    let (_, view) = h
+    let patched = h
         .call(
             reqwest::Method::PATCH,
             &format!("/v1/webhooks/{ep}"),
             Some(json!({"enabled": true})),
         )
         .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let view = patched.body;
     assert_eq!(
         (view["enabled"].clone(), view["failing_since"].clone()),
         (json!(true), Value::Null)
@@ -268,9 +203,8 @@ async fn failing_endpoints_are_disabled_after_the_window() {
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscriptions_match_globs() {
-    let h = H::start().await;
+async fn subscriptions_match_globs(backend: Backend) {
+    let h = Harness::start(backend).await;
     for types in [
         json!(["ticket.*"]),
         json!(["ticket.created"]),
@@ -282,7 +216,12 @@ async fn subscriptions_match_globs() {
     }
     let count = |t: &'static str| {
         let h = &h;
-        async move { h.post("/v1/events", json!({"type": t, "data": {}})).await.1["matched"].clone() }
+        async move {
+            h.post("/v1/events", json!({"type": t, "data": {}}))
+                .await
+                .body["matched"]
+                .clone()
+        }
     };
     assert_eq!(count("ticket.created").await, json!(3));
     assert_eq!(count("ticket.comment.added").await, json!(2));
@@ -296,20 +235,19 @@ async fn subscriptions_match_globs() {
         .iter()
         .find(|e| e["event_types"] == json!(["*"]))
         .expect("catch-all");
-    let (status, _) = h
+    let deleted = h
         .call(
             reqwest::Method::DELETE,
             &format!("/v1/webhooks/{}", catch_all["id"].as_str().expect("id")),
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(count("billing.paid").await, json!(0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_names_the_field() {
-    let h = H::start().await;
+async fn bad_input_names_the_field(backend: Backend) {
+    let h = Harness::start(backend).await;
     let cases = [
         (json!({"url": "not a url"}), "url"),
         (json!({"url": "ftp://example.com/x"}), "url"),
@@ -354,19 +292,8 @@ async fn bad_input_names_the_field() {
         (json!({"event_types": ["*"]}), "url"),
     ];
     for (body, field) in cases {
-        let (status, problem) = h.post("/v1/webhooks", body.clone()).await;
-        assert_eq!(
-            status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {problem}"
-        );
-        let fields: Vec<&str> = problem["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .filter_map(|e| e["field"].as_str())
-            .collect();
-        assert!(fields.contains(&field), "{body}: {fields:?}");
+        let reply = h.post("/v1/webhooks", body.clone()).await;
+        reply.assert_field(StatusCode::UNPROCESSABLE_ENTITY, field);
     }
     let events = [
         (
@@ -391,32 +318,31 @@ async fn bad_input_names_the_field() {
         ),
     ];
     for (body, status, field) in events {
-        let (got, problem) = h.post("/v1/events", body.clone()).await;
-        assert_eq!(got, status, "{body}: {problem}");
-        assert_eq!(problem["errors"][0]["field"], json!(field), "{body}");
+        let reply = h.post("/v1/events", body.clone()).await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.body);
+        assert_eq!(reply.body["errors"][0]["field"], json!(field), "{body}");
     }
-    let (status, _) = h
+    let too_big = h
         .post(
             "/v1/events",
             json!({"type": "a.b", "data": {"blob": "x".repeat(300 * 1024)}}),
         )
         .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    let (status, _) = h.post("/v1/webhooks/ep_nonsense/test", json!({})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = h
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let bad_id = h.post("/v1/webhooks/ep_nonsense/test", json!({})).await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    let unknown = h
         .post("/v1/webhooks/ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/test", json!({}))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, problem) = h
-        .call(
-            reqwest::Method::GET,
-            "/v1/webhooks/ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/attempts?status=meh",
-            None,
-        )
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad_status = h
+        .fetch("/v1/webhooks/ep_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/attempts?status=meh")
         .await;
     assert_eq!(
-        (status, problem["errors"][0]["field"].clone()),
+        (
+            bad_status.status,
+            bad_status.body["errors"][0]["field"].clone()
+        ),
         (StatusCode::BAD_REQUEST, json!("status"))
     );
 }
@@ -480,3 +406,12 @@ fn published_signature_vectors_hold() {
         .is_err()
     );
 }
+
+switchboard_tests::on_both_backends!(
+    hostile_receivers_cannot_exhaust_the_worker,
+    rate_limit_delays_instead_of_dropping,
+    test_send_resend_and_recover,
+    failing_endpoints_are_disabled_after_the_window,
+    subscriptions_match_globs,
+    bad_input_names_the_field,
+);

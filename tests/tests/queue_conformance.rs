@@ -6,46 +6,26 @@ use switchboard::queue::{OutgoingJob, Queue};
 use switchboard::store::sqlite::{Database, Durability};
 use switchboard_tests::{sqlite_db, sqs_queue};
 
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        #[test]
-        fn every_case_is_run() {
-            let listed: Vec<&str> = vec![$(stringify!($case)),*];
-            assert_eq!(listed, CASES, "add new conformance cases to this suite");
-        }
-
-        mod embedded {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let (db, _dir) = sqlite_db();
-                    run(&SqliteQueue::new(db), stringify!($case)).await;
-                }
-            )*
-        }
-
-        mod sqs {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    run(&sqs_queue().await, stringify!($case)).await;
-                }
-            )*
-        }
-    };
+switchboard_tests::conformance_suite! {
+    cases: CASES,
+    run: run,
+    adapters: {
+        embedded => {
+            let (db, dir) = sqlite_db();
+            (SqliteQueue::new(db), dir)
+        },
+        sqs => (sqs_queue().await, ()),
+    },
+    tests: [
+        send_receive_done,
+        delay_hides_job,
+        unsettled_job_comes_back,
+        retry_after_delays,
+        dead_letters_keep_reason,
+        batch_sends_all_once,
+        settle_and_receive_in_one_step,
+    ],
 }
-
-suite!(
-    send_receive_done,
-    delay_hides_job,
-    unsettled_job_comes_back,
-    retry_after_delays,
-    dead_letters_keep_reason,
-    batch_sends_all_once,
-    settle_and_receive_in_one_step,
-);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_queue_keeps_jobs_across_restart() {

@@ -5,47 +5,27 @@ use switchboard::store::sqlite::{Durability, SqliteStore};
 use switchboard::store::{ItemKey, Store};
 use switchboard_tests::{dynamo_store, sqlite_db};
 
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        #[test]
-        fn every_case_is_run() {
-            let listed: Vec<&str> = vec![$(stringify!($case)),*];
-            assert_eq!(listed, CASES, "add new conformance cases to this suite");
-        }
-
-        mod embedded {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let (db, _dir) = sqlite_db();
-                    run(&SqliteStore::new(db), stringify!($case)).await;
-                }
-            )*
-        }
-
-        mod dynamodb {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    run(&dynamo_store().await, stringify!($case)).await;
-                }
-            )*
-        }
-    };
+switchboard_tests::conformance_suite! {
+    cases: CASES,
+    run: run,
+    adapters: {
+        embedded => {
+            let (db, dir) = sqlite_db();
+            (SqliteStore::new(db), dir)
+        },
+        dynamodb => (dynamo_store().await, ()),
+    },
+    tests: [
+        round_trip,
+        conditional_put,
+        conditional_delete,
+        query_order_and_pages,
+        ttl_hides_expired,
+        atomic_update,
+        transactions_all_or_nothing,
+        concurrent_adds,
+    ],
 }
-
-suite!(
-    round_trip,
-    conditional_put,
-    conditional_delete,
-    query_order_and_pages,
-    ttl_hides_expired,
-    atomic_update,
-    transactions_all_or_nothing,
-    concurrent_adds,
-);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_survives_reopening_its_file() {

@@ -223,10 +223,15 @@ pub async fn list_events(
                 continue;
             }
             let recorded = deliveries(store, tenant, message.id).await?;
-            if filter
-                .status
-                .is_some_and(|s| !recorded.iter().any(|d| d.status == s))
-            {
+            // A destination with no record yet is pending, as the event view shows it.
+            let unrecorded = message
+                .destinations
+                .iter()
+                .any(|dest| !recorded.iter().any(|d| d.endpoint_id == *dest));
+            if filter.status.is_some_and(|s| {
+                !(recorded.iter().any(|d| d.status == s)
+                    || (s == DeliveryStatus::Pending && unrecorded))
+            }) {
                 continue;
             }
             out.push((message, recorded));

@@ -121,10 +121,26 @@ mod tests {
     }
 
     #[test]
-    fn fixtures_are_deterministic() {
-        let a = from_random_part("DemoAdminKey000000000000000001").expect("valid");
-        let b = from_random_part("DemoAdminKey000000000000000001").expect("valid");
-        assert_eq!(a.expose_secret(), b.expose_secret());
-        assert_eq!(check(a.expose_secret()), Ok(()));
+    fn fixture_keys_match_their_checked_in_values() {
+        // The demo admin key as the sample events in `events/` carry it: a change to the checksum
+        // (algorithm, alphabet or length) would orphan every stored and checked-in key.
+        let demo = from_random_part("DemoAdminKeyDoNotUseInProd0001").expect("valid");
+        assert_eq!(
+            demo.expose_secret(),
+            "swb_DemoAdminKeyDoNotUseInProd000120V2Ul"
+        );
+        assert_eq!(check(demo.expose_secret()), Ok(()));
+        assert_eq!(
+            from_random_part("DemoAdminKey000000000000000001").map(|k| k.expose_secret().len()),
+            Ok(KEY_LEN)
+        );
+        assert_eq!(
+            from_random_part("tooShort").map(|_| ()),
+            Err(KeyFormatError::Shape)
+        );
+        assert_eq!(
+            from_random_part("DemoAdminKeyDoNotUseInProd000!").map(|_| ()),
+            Err(KeyFormatError::Shape)
+        );
     }
 }
