@@ -95,7 +95,7 @@ fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
     Ok(s)
 }
 
-/// Everything a process needs to build its [`crate::app::App`].
+/// Everything a process needs to build its `App` (the composition root in `app.rs`).
 #[derive(Debug, Clone)]
 pub struct Config {
     pub backend: Backend,
