@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs the Python tools it needs
-# (moto server, cfn-lint, cargo-lambda), starts moto on a loopback port, lints the SAM
+# (moto server, cfn-lint, cargo-lambda, schemathesis), starts moto on a loopback port, lints the SAM
 # template, runs the whole Rust test suite (unit, conformance on both adapters, end to end),
-# and drives the admin Lambda through `cargo lambda watch` + `invoke` against moto.
+# drives the admin Lambda through `cargo lambda watch` + `invoke` against moto, and fuzzes
+# `serve` with Schemathesis (every check) against its own OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
 
-echo "==> installing test tools (moto[server], cfn-lint, cargo-lambda)"
+echo "==> installing test tools (moto[server], cfn-lint, cargo-lambda, schemathesis)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  'moto[server]>=5' 'cfn-lint>=1' 'cargo-lambda>=1.9' 'flask-cors'
+  'moto[server]>=5' 'cfn-lint>=1' 'cargo-lambda>=1.9' 'flask-cors' 'schemathesis==4.32.5'
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { # url, seconds
@@ -57,3 +58,6 @@ scripts/lambda-smoke.sh
 
 echo "==> cargo test (workspace)"
 cargo test --workspace --locked
+
+echo "==> Schemathesis, every check, against serve's OpenAPI document (the debug build above)"
+scripts/schemathesis.sh

@@ -108,7 +108,8 @@ pub async fn get(
     Ok(Json(EventView::new(&message, &recorded)?))
 }
 
-#[utoipa::path(post, path = "/v1/events/{id}/resend", tag = "events", request_body = EventResend,
+#[utoipa::path(post, path = "/v1/events/{id}/resend", tag = "events",
+    request_body(content = Option<EventResend>, description = "Optional: without a body (or `{}`) every destination is resent"),
     security(("bearer" = []), ("api_key" = [])), params(("id" = MessageId, Path)),
     responses((status = 202, body = Requeued), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem),
