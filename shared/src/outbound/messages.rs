@@ -215,10 +215,13 @@ pub async fn list_events(
         for message in page {
             scanned += 1;
             cursor = Some(message_key(tenant, message.id).sk);
+            // The key range is whole milliseconds; the times themselves bound exactly.
             if filter
                 .event_type
                 .as_ref()
                 .is_some_and(|t| *t != message.event_type)
+                || filter.since.is_some_and(|t| message.created_at < t)
+                || filter.until.is_some_and(|t| message.created_at > t)
             {
                 continue;
             }

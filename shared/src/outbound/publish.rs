@@ -8,7 +8,6 @@ use crate::jobs;
 use crate::model::message::{Message, NewEvent, Published};
 use crate::model::{EndpointId, MessageId, TenantId};
 use crate::store::{Condition, StoreError, TxOp, from_item, to_item};
-use chrono::Utc;
 use serde_json::json;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -58,8 +57,9 @@ async fn publish_raw(
         .filter(|e| e.enabled && e.subscribes_to(event_type))
         .map(|e| e.id)
         .collect();
-    let now = Utc::now();
     let id = MessageId::generate();
+    // The event's time is its id's, so `GET /v1/events?until=<created_at>` finds it.
+    let now = id.created_at();
     let body = format!(
         r#"{{"type":{},"timestamp":{},"data":{}}}"#,
         json!(event_type),
