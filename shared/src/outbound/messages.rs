@@ -205,6 +205,7 @@ pub async fn list_events(
     let mut scanned = 0;
     loop {
         let query = Query {
+            index: None,
             pk: tenant_pk(tenant),
             range: crate::store::SortKeyRange::Between(from.clone(), to.clone()),
             forward: false,

@@ -50,9 +50,38 @@ pub enum SortKeyRange {
     Between(String, String),
 }
 
+/// The secondary index a query may read instead of the table. An item is in the index when it
+/// carries both of the index's key attributes (strings); the index's sort key must be unique
+/// within its partition key, since a page resumes after it. Index reads are eventually consistent
+/// on DynamoDB (milliseconds behind a write); the embedded adapter's are immediate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// `GSI1PK` / `GSI1SK`: lists spread over sharded partition keys (see `outbound::messages`).
+    Gsi1,
+}
+
+impl Index {
+    /// The item attributes holding this index's partition and sort key.
+    pub const fn key_attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Gsi1 => ("GSI1PK", "GSI1SK"),
+        }
+    }
+
+    /// The name of the index in the DynamoDB table (and `template.yaml`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1",
+        }
+    }
+}
+
 /// A read of one partition, in sort-key order.
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// Reads this index instead of the table: `pk`, `range` and `start_after` then name the
+    /// index's keys, and `Page::last_sk` is an index sort key.
+    pub index: Option<Index>,
     pub pk: String,
     pub range: SortKeyRange,
     /// Ascending sort keys when true, descending when false.
@@ -67,12 +96,19 @@ impl Query {
     /// A forward query of every sort key starting with `prefix`.
     pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
         Self {
+            index: None,
             pk: pk.into(),
             range: SortKeyRange::Prefix(prefix.into()),
             forward: true,
             limit: 100,
             start_after: None,
         }
+    }
+
+    /// The same query over `index`.
+    pub fn on(mut self, index: Index) -> Self {
+        self.index = Some(index);
+        self
     }
 
     pub fn backward(mut self) -> Self {
