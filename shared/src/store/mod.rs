@@ -13,6 +13,8 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dynamo;
+#[cfg(feature = "heat")]
+pub mod heat;
 mod item;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
