@@ -53,6 +53,9 @@ fi
 echo "==> cfn-lint template.yaml"
 cfn-lint template.yaml
 
+echo "==> docs/scale.md is what scripts/capacity.py makes of its measured inputs and the template"
+python3 scripts/capacity.py --check
+
 echo "==> cargo lambda: the admin function invoked with sample events against moto"
 scripts/lambda-smoke.sh
 
