@@ -223,6 +223,37 @@ pub async fn query_records<T: serde::de::DeserializeOwned>(
     Ok((records, page.last_sk))
 }
 
+/// One page across several partitions whose sort keys are unique across all of them (write
+/// shards of one list): each partition is read for a full page after `start_after`, concurrently,
+/// and the pages are merged in sort-key order. `last_sk` is the sort key of the last item kept,
+/// a valid `start_after` for every partition, and is set only when more may follow.
+pub async fn query_shards(store: &dyn Store, queries: Vec<Query>) -> Result<Page, StoreError> {
+    let Some(first) = queries.first() else {
+        return Ok(Page::default());
+    };
+    let (limit, forward) = (first.limit, first.forward);
+    let sk_attr = first.index.map_or("SK", |i| i.key_attributes().1);
+    let pages = futures::future::try_join_all(queries.iter().map(|q| store.query(q))).await?;
+    let more_behind = pages.iter().any(|p| p.last_sk.is_some());
+    let sort_key = |item: &Item| {
+        item.get(sk_attr)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut items: Vec<Item> = pages.into_iter().flat_map(|p| p.items).collect();
+    items.sort_by_cached_key(sort_key);
+    if !forward {
+        items.reverse();
+    }
+    let dropped = items.len() > limit;
+    items.truncate(limit);
+    let last_sk = (dropped || more_behind)
+        .then(|| items.last().map(sort_key))
+        .flatten();
+    Ok(Page { items, last_sk })
+}
+
 /// Whether `condition` holds for `current` (the live item, or `None`). Shared by the embedded
 /// adapter and by tests that stub the port, so both evaluate conditions the way DynamoDB does.
 pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {
