@@ -63,14 +63,26 @@ pub async fn get_delivery(
         .transpose()?)
 }
 
-/// Every recorded delivery of one message.
+/// Every recorded delivery of one message, read page by page: a message may have more
+/// destinations than one store page holds, and a delivery missed here would show `pending`.
 pub async fn deliveries(
     store: &dyn Store,
     tenant: TenantId,
     message: MessageId,
 ) -> Result<Vec<Delivery>, DomainError> {
-    let query = Query::prefix(tenant_pk(tenant), format!("DLV#{message}#")).limit(1000);
-    Ok(query_records(store, &query).await?.0)
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let query = Query::prefix(tenant_pk(tenant), format!("DLV#{message}#"))
+            .limit(1000)
+            .start_after(after);
+        let (page, last) = query_records::<Delivery>(store, &query).await?;
+        out.extend(page);
+        match last {
+            Some(sk) => after = Some(sk),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// Records an attempt and the delivery state it leads to, atomically.

@@ -3,6 +3,7 @@
 use crate::error::{DomainError, Errors};
 use crate::model::endpoint::{
     self, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, Endpoint, EndpointChange, EndpointSettings,
+    MAX_EVENT_TYPE_LEN, MAX_EVENT_TYPES, MAX_HEADER_NAME, MAX_HEADER_VALUE, MAX_HEADERS,
 };
 use crate::model::message::{Attempt, AttemptStatus, ErrorCode};
 use crate::model::{AttemptId, EndpointId, MessageId};
@@ -11,7 +12,79 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
+
+/// The schema of a string or of `null` when `nullable`.
+fn typed(ty: Type, nullable: bool) -> SchemaType {
+    if nullable {
+        SchemaType::from_iter([ty, Type::Null])
+    } else {
+        SchemaType::Type(ty)
+    }
+}
+
+/// `headers` as sent: the limits [`endpoint::parse_headers`] enforces.
+fn headers_schema(nullable: bool) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(typed(Type::Object, nullable))
+        .description(Some(format!(
+            "Extra headers sent with every delivery: at most {MAX_HEADERS}, names of at most \
+             {MAX_HEADER_NAME} and values of at most {MAX_HEADER_VALUE} characters, not the \
+             headers Switchboard sets. Values are write-only: they are stored encrypted and \
+             shown masked (`***` + the last 4 characters)."
+        )))
+        .max_properties(Some(MAX_HEADERS))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_HEADER_NAME))
+                .pattern(Some(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_HEADER_VALUE))
+                .pattern(Some(r"^[\t -~]*$")),
+        ))
+        .into()
+}
+
+fn create_headers_schema() -> Schema {
+    headers_schema(false)
+}
+
+fn update_headers_schema() -> Schema {
+    headers_schema(true)
+}
+
+/// `event_types` as sent: the limits [`endpoint::parse_event_types`] enforces.
+fn event_types_schema(nullable: bool) -> Schema {
+    ArrayBuilder::new()
+        .schema_type(typed(Type::Array, nullable))
+        .description(Some(
+            "Exact names, prefix globs (`ticket.*`) or `*`. Default `[\"*\"]` when creating.",
+        ))
+        .min_items(Some(1))
+        .max_items(Some(MAX_EVENT_TYPES))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_EVENT_TYPE_LEN + 2))
+                .pattern(Some(
+                    r"^(\*|[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*(\.\*)?)$",
+                )),
+        )
+        .into()
+}
+
+fn create_event_types_schema() -> Schema {
+    event_types_schema(true)
+}
+
+fn update_event_types_schema() -> Schema {
+    event_types_schema(true)
+}
 
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -20,12 +93,11 @@ pub struct EndpointCreate {
     /// Where to POST events: http(s), not an internal address.
     #[schema(max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://")]
     pub url: String,
-    /// Exact names, prefix globs (`ticket.*`) or `*`. Default `["*"]`.
     #[serde(default)]
-    #[schema(min_items = 1, max_items = 64)]
+    #[schema(schema_with = create_event_types_schema)]
     pub event_types: Option<Vec<String>>,
-    /// Extra headers sent with every delivery (at most 20).
     #[serde(default)]
+    #[schema(schema_with = create_headers_schema)]
     pub headers: BTreeMap<String, String>,
     /// At most 512 characters.
     #[serde(default)]
@@ -93,8 +165,10 @@ impl EndpointCreate {
 pub struct EndpointUpdate {
     #[schema(max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://")]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 64)]
+    #[schema(schema_with = update_event_types_schema)]
     pub event_types: Option<Vec<String>>,
+    /// Replaces every header; `{}` removes them.
+    #[schema(schema_with = update_headers_schema)]
     pub headers: Option<BTreeMap<String, String>>,
     #[schema(max_length = 512)]
     pub description: Option<String>,
@@ -156,6 +230,8 @@ pub struct EndpointView {
     pub id: EndpointId,
     pub url: String,
     pub event_types: Vec<String>,
+    /// Each custom header with its value masked: `***` and its last 4 characters (`***` alone
+    /// for values under 12 characters). Deliveries carry the real values.
     pub headers: BTreeMap<String, String>,
     pub description: String,
     pub enabled: bool,
@@ -176,7 +252,7 @@ impl From<&Endpoint> for EndpointView {
             id: e.id,
             url: e.url.clone(),
             event_types: e.event_types.clone(),
-            headers: e.headers.clone(),
+            headers: e.masked_headers(),
             description: e.description.clone(),
             enabled: e.enabled,
             timeout_ms: e.timeout_ms,
@@ -224,6 +300,14 @@ pub struct SecretRotated {
     pub secret: String,
     /// When the previous secret stops signing.
     pub previous_expires_at: DateTime<Utc>,
+}
+
+/// `POST /v1/webhooks/{id}/test` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TestQuery {
+    /// Send even though the endpoint is disabled (otherwise 409).
+    pub force: Option<bool>,
 }
 
 /// `POST /v1/webhooks/{id}/recover`.
