@@ -196,7 +196,7 @@ async fn a_maximal_endpoint_record_stays_under_the_item_limit(backend: Backend) 
     );
     // Far below, not just below: the margin is what keeps it safe as fields are added.
     assert!(
-        json_size < ITEM_LIMIT / 2,
+        json_size < ITEM_LIMIT / 4 && item_size < ITEM_LIMIT / 4,
         "{json_size} bytes leaves too little margin"
     );
 }
@@ -328,13 +328,25 @@ async fn capped_app(backend: Backend) -> (Arc<App>, TenantClient, Receiver, Test
 async fn deliveries_span_pages_and_endpoints_are_capped(backend: Backend) {
     let (app, t, receiver, _guard) = capped_app(backend).await;
     let worker = Worker::start(&app);
-    // Six concurrent creates against a cap of 3.
+    // Six creates against a cap of 3. Concurrent on the embedded store; one after another on
+    // moto, whose transact_write_items is not isolated (a failed transaction restores a copy of
+    // the whole table taken before it began, undoing transactions committed meanwhile), so it
+    // cannot stand for DynamoDB, whose transactions are serializable, under concurrency.
     let creates = (0..6).map(|i| {
         let t = t.clone();
         let url = receiver.url(&format!("cap{i}"));
         async move { t.post("/v1/webhooks", json!({"url": url})).await }
     });
-    let replies = futures::future::join_all(creates).await;
+    let replies = match backend {
+        Backend::Sqlite => futures::future::join_all(creates).await,
+        Backend::Aws => {
+            let mut replies = Vec::new();
+            for create in creates {
+                replies.push(create.await);
+            }
+            replies
+        }
+    };
     let created: Vec<String> = replies
         .iter()
         .filter(|r| r.status == StatusCode::CREATED)

@@ -278,13 +278,10 @@ pub async fn delete(
             item: to_item(&key, &endpoint)?,
             condition: Some(Condition::VersionEquals(expected)),
         }];
-        // Without a count item yet, the next create counts the live endpoints itself.
-        if let Some(item) = store.get(&count_key(tenant)).await? {
-            let count: LiveCount = from_item(item)?;
-            let live = count.live.saturating_sub(1);
-            let condition = Condition::VersionEquals(count.version);
-            ops.push(count_write(tenant, &(count, condition), live)?);
-        }
+        // Read (or first counted, this endpoint still live) before the write, so a concurrent
+        // create or delete makes one of the two transactions retry.
+        let count = live_count(store, tenant).await?;
+        ops.push(count_write(tenant, &count, count.0.live.saturating_sub(1))?);
         Ok(versioned::commit(store, ops).await?.then_some(endpoint))
     })
     .await?;
