@@ -96,11 +96,11 @@ fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
 }
 
 /// The highest `SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT` accepted: an event record lists every
-/// destination, and 5,000 endpoint ids (about 150 KB) leave room for the event's body under
-/// DynamoDB's 400 KB item limit.
-pub const MAX_ENDPOINTS_PER_TENANT_LIMIT: usize = 5_000;
+/// destination (30 bytes each), and 4,000 of them (120 KB) plus the largest event body (256 KiB)
+/// stay below DynamoDB's 400 KB item limit.
+pub const MAX_ENDPOINTS_PER_TENANT_LIMIT: usize = 4_000;
 
-/// Reads `SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT` (default 1,000; 1 to 5,000).
+/// Reads `SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT` (default 1,000; 1 to 4,000).
 fn max_endpoints(env: Lookup<'_>) -> Result<usize, ConfigError> {
     const VAR: &str = "SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT";
     let Some(text) = env(VAR).filter(|t| !t.trim().is_empty()) else {
@@ -254,7 +254,7 @@ mod tests {
             Some(1_000)
         );
         assert_eq!(with("3").ok(), Some(3));
-        for bad in ["0", "-1", "many", "5001"] {
+        for bad in ["0", "-1", "many", "4001"] {
             assert!(
                 matches!(
                     with(bad),

@@ -8,14 +8,19 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use switchboard::app::App;
+use switchboard::config::MAX_ENDPOINTS_PER_TENANT_LIMIT;
 use switchboard::model::endpoint::{
     MAX_EVENT_TYPES, MAX_HEADER_NAME, MAX_HEADER_VALUE, MAX_HEADERS, MAX_SIGNING_SECRETS,
     MAX_URL_LEN,
 };
-use switchboard::model::{EndpointId, TenantId};
+use switchboard::model::message::{MAX_PAYLOAD_BYTES, Message};
+use switchboard::model::{EndpointId, MessageId, TenantId};
 use switchboard::outbound::endpoints::record_key;
+use switchboard::outbound::messages::message_key;
 use switchboard::signing::standard::SigningKey;
-use switchboard::store::{Condition, Item, ItemKey, Page, Query, Store, StoreError, TxOp, Update};
+use switchboard::store::{
+    Condition, Item, ItemKey, Page, Query, Store, StoreError, TxOp, Update, to_item,
+};
 use switchboard::tenancy::key_format::{self, KeyHash};
 use switchboard_tests::receiver::Receiver;
 use switchboard_tests::{
@@ -198,6 +203,36 @@ async fn a_maximal_endpoint_record_stays_under_the_item_limit(backend: Backend) 
     assert!(
         json_size < ITEM_LIMIT / 4 && item_size < ITEM_LIMIT / 4,
         "{json_size} bytes leaves too little margin"
+    );
+}
+
+/// Item 3: an event record lists every destination, so the cap on endpoints per tenant is what
+/// bounds it: at the highest cap allowed, with the largest payload, it is below 400 KB.
+#[test]
+fn a_maximal_event_record_stays_under_the_item_limit() {
+    let event_type = format!("{}.{}", "e".repeat(63), "t".repeat(64));
+    // Characters DynamoDB counts as one byte each, as the payload limit counts them.
+    let data = format!("\"{}\"", "d".repeat(MAX_PAYLOAD_BYTES - 2));
+    let now = chrono::Utc::now();
+    let message = Message {
+        id: MessageId::generate(),
+        tenant_id: TenantId::generate(),
+        body: format!(
+            r#"{{"type":"{event_type}","timestamp":"{}","data":{data}}}"#,
+            now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
+        event_type,
+        created_at: now,
+        destinations: (0..MAX_ENDPOINTS_PER_TENANT_LIMIT)
+            .map(|_| EndpointId::generate())
+            .collect(),
+        ttl: now.timestamp(),
+    };
+    let item = to_item(&message_key(message.tenant_id, message.id), &message).expect("item");
+    let size = dynamo_size(&Value::Object(item));
+    assert!(
+        size < ITEM_LIMIT - 16 * 1024,
+        "the largest event record is {size} bytes"
     );
 }
 
