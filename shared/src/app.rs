@@ -27,10 +27,22 @@ pub struct App {
 }
 
 /// What an app needs besides its adapters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub root_key_hash: Option<KeyHash>,
     pub delivery: DeliverySettings,
+    /// The most live endpoints a tenant may have (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`).
+    pub max_endpoints_per_tenant: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            root_key_hash: None,
+            delivery: DeliverySettings::default(),
+            max_endpoints_per_tenant: crate::outbound::DEFAULT_MAX_ENDPOINTS,
+        }
+    }
 }
 
 /// Why the service could not be assembled.
@@ -52,12 +64,15 @@ impl App {
         keys: Arc<dyn KeyProvider>,
         settings: Settings,
     ) -> Result<Arc<Self>, BuildError> {
-        let outbound = Arc::new(Outbound::new(
-            Arc::clone(&store),
-            Arc::clone(&queue),
-            Arc::clone(&keys),
-            settings.delivery.retention,
-        ));
+        let outbound = Arc::new(
+            Outbound::new(
+                Arc::clone(&store),
+                Arc::clone(&queue),
+                Arc::clone(&keys),
+                settings.delivery.retention,
+            )
+            .with_max_endpoints(settings.max_endpoints_per_tenant),
+        );
         let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
         Ok(Arc::new(Self {
             auth: Authenticator::new(Arc::clone(&store), settings.root_key_hash),
@@ -74,6 +89,7 @@ impl App {
         let settings = Settings {
             root_key_hash: config.root_key_hash,
             delivery: config.delivery.clone(),
+            max_endpoints_per_tenant: config.max_endpoints_per_tenant,
         };
         match &config.backend {
             Backend::Aws(aws) => Self::build_aws(aws, settings).await,

@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use client::{DeliveryClient, SendResult};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use schedule::RetrySchedule;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,12 +247,15 @@ impl Engine {
         let timestamp = Utc::now().timestamp();
         let id = message.id.to_string();
         let signature = signature_header(&keys, &id, timestamp, message.body.as_bytes());
-        let mut headers = HeaderMap::with_capacity(4 + endpoint.headers.len());
-        for (name, value) in &endpoint.headers {
-            if let (Ok(n), Ok(v)) = (
+        let custom = self.outbound.delivery_headers(endpoint).await?;
+        let mut headers = HeaderMap::with_capacity(4 + custom.len());
+        for (name, value) in custom.iter() {
+            if let (Ok(n), Ok(mut v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
+                HeaderValue::from_str(value.expose_secret()),
             ) {
+                // Kept out of any debug output of the request.
+                v.set_sensitive(true);
                 headers.insert(n, v);
             }
         }

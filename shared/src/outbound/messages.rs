@@ -105,7 +105,8 @@ pub async fn get_delivery(
         .transpose()?)
 }
 
-/// Every recorded delivery of one message, page by page however many destinations it has.
+/// Every recorded delivery of one message, read page by page: a message may have more
+/// destinations than one store page holds, and a delivery missed here would show `pending`.
 pub async fn deliveries(
     store: &dyn Store,
     message: MessageId,

@@ -9,6 +9,7 @@
 //! | item | PK | SK | serves |
 //! |---|---|---|---|
 //! | endpoint | `TEN#ten_…` | `EP#ep_…` | CRUD, subscription matching (all of a tenant's, cached) |
+//! | endpoint count | `TEN#ten_…` | `EPCOUNT` | the tenant's live endpoints, for the per-tenant cap |
 //! | message | `MSG#msg_…` | `MSG` | the event and its destinations; `GET /v1/events/{id}` |
 //! | event list | GSI1 `EVT#ten_…#00`–`#15` | GSI1 `msg_…` | `GET /v1/events`, recovery since T |
 //! | delivery | `MSG#msg_…` | `DLV#ep_…` | per-destination status of one message |
@@ -17,13 +18,14 @@
 //! | rate window | `RL#ep_…` | epoch second | per-endpoint rate limit across workers |
 
 pub mod endpoints;
+pub mod headers;
 pub mod messages;
 pub mod publish;
 pub mod recover;
 
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
 use crate::error::DomainError;
-use crate::model::endpoint::{Endpoint, StoredSecret};
+use crate::model::endpoint::{Endpoint, HeaderValues, StoredSecret};
 use crate::model::message::Message;
 use crate::model::{EndpointId, MessageId, TenantId};
 use crate::queue::{OutgoingJob, Queue};
@@ -41,6 +43,8 @@ pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(2);
 pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How long a just-published message is kept in memory for its first delivery attempts.
 pub const MESSAGE_CACHE_TTL: Duration = Duration::from_secs(120);
+/// The default cap on a tenant's live endpoints (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`).
+pub const DEFAULT_MAX_ENDPOINTS: usize = 1_000;
 
 /// The encryption context of an endpoint's signing secret.
 pub fn secret_context(
@@ -60,8 +64,12 @@ pub struct Outbound {
     keys: Arc<dyn KeyProvider>,
     /// How long events, deliveries and attempts are kept.
     retention: Duration,
+    /// The most live endpoints a tenant may have: every event fans out to all of them.
+    max_endpoints: usize,
     endpoints: Cache<TenantId, Arc<Vec<Arc<Endpoint>>>>,
     secrets: Cache<(EndpointId, String), SigningKey>,
+    /// Opened custom headers by endpoint and sealing id, like `secrets`.
+    headers: Cache<(EndpointId, String), Arc<HeaderValues>>,
     messages: Cache<MessageId, Arc<Message>>,
 }
 
@@ -77,6 +85,7 @@ impl Outbound {
             queue,
             keys,
             retention,
+            max_endpoints: DEFAULT_MAX_ENDPOINTS,
             endpoints: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ENDPOINT_CACHE_TTL)
@@ -85,11 +94,26 @@ impl Outbound {
                 .max_capacity(100_000)
                 .time_to_live(SECRET_CACHE_TTL)
                 .build(),
+            headers: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SECRET_CACHE_TTL)
+                .build(),
             messages: Cache::builder()
                 .max_capacity(50_000)
                 .time_to_live(MESSAGE_CACHE_TTL)
                 .build(),
         }
+    }
+
+    /// Caps the live endpoints of each tenant at `max` (default [`DEFAULT_MAX_ENDPOINTS`]).
+    pub fn with_max_endpoints(mut self, max: usize) -> Self {
+        self.max_endpoints = max;
+        self
+    }
+
+    /// The most live endpoints a tenant may have.
+    pub fn max_endpoints(&self) -> usize {
+        self.max_endpoints
     }
 
     pub fn store(&self) -> &dyn Store {
