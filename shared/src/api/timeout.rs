@@ -53,9 +53,6 @@ mod tests {
             .expect("answered, not hung")
             .expect("slow");
         assert_eq!(slow.status(), 408);
-        assert_eq!(
-            slow.headers()["content-type"],
-            "application/problem+json"
-        );
+        assert_eq!(slow.headers()["content-type"], "application/problem+json");
     }
 }

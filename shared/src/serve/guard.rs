@@ -21,9 +21,9 @@ use super::head::{HeadScanner, Scan, rejection};
 use super::limits::ServeLimits;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
@@ -38,6 +38,9 @@ const LINGER_BYTES: usize = 1024 * 1024;
 pub struct Activity {
     started: AtomicU64,
     in_flight: AtomicUsize,
+    /// The connection task, woken when a request ends: hyper may have read (and found nothing)
+    /// while the response was still in flight, and the idle deadline must start anyway.
+    reader: Mutex<Option<Waker>>,
 }
 
 impl Activity {
@@ -48,6 +51,16 @@ impl Activity {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(Arc::clone(self))
     }
+
+    /// Remembers the task reading the socket, to wake it when a request ends.
+    fn register(&self, waker: &Waker) {
+        if let Ok(mut reader) = self.reader.lock() {
+            match reader.as_mut() {
+                Some(known) if known.will_wake(waker) => {}
+                _ => *reader = Some(waker.clone()),
+            }
+        }
+    }
 }
 
 /// A request in progress on a connection.
@@ -57,12 +70,18 @@ pub struct InFlight(Arc<Activity>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let reader = self.0.reader.lock().ok().and_then(|mut r| r.take());
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 }
 
 enum Phase {
     /// No byte of the next head yet.
-    Waiting { fresh: bool },
+    Waiting {
+        fresh: bool,
+    },
     Head(HeadScanner),
     /// The head is complete; the service is about to start.
     HeadDone,
@@ -242,6 +261,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<S> {
         if matches!(this.phase, Phase::Refusing { .. }) {
             return this.poll_refuse(cx);
         }
+        // Registered before the phase is read, so a request ending in between still wakes us.
+        this.activity.register(cx.waker());
         this.sync_phase();
         if this.deadline.is_some_and(|d| Instant::now() >= d) {
             return Poll::Ready(Err(timed_out()));
@@ -389,6 +410,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_parked_during_a_request_gets_the_idle_deadline_when_it_ends() {
+        let (_client, server) = tokio::io::duplex(1 << 16);
+        let activity = Arc::new(Activity::default());
+        let mut guarded = Guarded::new(server, limits(100, 300), Arc::clone(&activity));
+        let request = activity.begin();
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 8];
+            guarded.read(&mut buf).await.map_err(|e| e.kind())
+        });
+        // On this single-threaded runtime the reader runs until it parks, mid-request.
+        tokio::task::yield_now().await;
+        drop(request);
+        let read = tokio::time::timeout(Duration::from_secs(5), reader)
+            .await
+            .expect("the ended request woke the parked read")
+            .expect("join");
+        assert_eq!(read, Err(io::ErrorKind::TimedOut));
+    }
+
+    #[tokio::test]
     async fn no_deadline_while_a_request_is_in_flight() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
         let activity = Arc::new(Activity::default());
@@ -402,7 +443,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(300)).await;
         client.write_all(b"body").await.expect("write");
         let (n, _guarded) = reader.await.expect("join");
-        assert_eq!(n, Ok(4), "a body read well past both timeouts still succeeds");
+        assert_eq!(
+            n,
+            Ok(4),
+            "a body read well past both timeouts still succeeds"
+        );
         drop(request);
     }
 

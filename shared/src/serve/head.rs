@@ -150,10 +150,7 @@ mod tests {
         let mut scan = HeadScanner::default();
         scan.feed(b"GET / HTTP/1.1\r\n");
         let big = format!("x-big: {}\r\n", "v".repeat(MAX_HEAD));
-        assert_eq!(
-            scan.feed(big.as_bytes()),
-            Scan::Refused(HeadLimit::Headers)
-        );
+        assert_eq!(scan.feed(big.as_bytes()), Scan::Refused(HeadLimit::Headers));
         let mut scan = HeadScanner::default();
         scan.feed(b"GET / HTTP/1.1\r\n");
         assert_eq!(scan.feed(&b"a: b\r\n".repeat(MAX_HEADERS)), Scan::Partial);

@@ -117,7 +117,10 @@ mod tests {
             header_timeout: Duration::ZERO,
             ..ServeLimits::default()
         };
-        assert_eq!(zero.validate().map_err(|e| e.flag), Err("header-timeout-ms"));
+        assert_eq!(
+            zero.validate().map_err(|e| e.flag),
+            Err("header-timeout-ms")
+        );
         let none = ServeLimits {
             max_connections: 0,
             ..ServeLimits::default()

@@ -58,7 +58,8 @@ pub struct Database {
 /// WAL and shared-memory files SQLite makes beside it get the same mode (SQLite copies the
 /// database file's mode to them). Files an older version left wider are narrowed.
 fn private_files(path: &Path) -> Result<(), StoreError> {
-    let err = |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", p.display()));
+    let err =
+        |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", p.display()));
     crate::private_fs::ensure_file(path).map_err(|e| err(path, e))?;
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut side = path.as_os_str().to_owned();
