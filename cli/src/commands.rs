@@ -56,11 +56,11 @@ pub async fn serve(addr: SocketAddr, data_dir: PathBuf, limits: ServeLimits) -> 
         &process_env,
     )
     .await?;
-    if let Some(root) = running.new_root_key.take() {
-        if let Err(e) = show_root_key(root) {
-            running.stop().await;
-            return Err(e);
-        }
+    if let Some(root) = running.new_root_key.take()
+        && let Err(e) = show_root_key(root)
+    {
+        running.stop().await;
+        return Err(e);
     }
     println!(
         "Switchboard listening on http://{} ({})",

@@ -98,12 +98,10 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).expect("meta").permissions().mode() & 0o777
-    }
-
     #[test]
     fn creates_private_dirs_and_files_and_narrows_old_ones() {
+        let mode =
+            |path: &Path| std::fs::metadata(path).expect("meta").permissions().mode() & 0o777;
         let root = tempfile::tempdir().expect("tempdir");
         let dir = root.path().join("a/b");
         create_dir(&dir).expect("dir");

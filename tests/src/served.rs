@@ -156,6 +156,7 @@ impl RawClient {
 /// Raises this process's soft open-file limit to at least `wanted` (up to the hard limit);
 /// returns the limit now in force.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is not `u64` on every Unix.
 pub fn raise_fd_limit(wanted: u64) -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
