@@ -29,6 +29,8 @@ enum Command {
         addr: SocketAddr,
         #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        limits: commands::LimitArgs,
     },
     /// Print the OpenAPI document (the checked-in `shared/openapi.json`).
     Openapi,
@@ -109,7 +111,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { addr, data_dir } => commands::serve(addr, data_dir).await,
+        Command::Serve {
+            addr,
+            data_dir,
+            limits,
+        } => commands::serve(addr, data_dir, limits.into()).await,
         Command::Openapi => {
             print!("{}", switchboard::api::openapi::document_json());
             Ok(())

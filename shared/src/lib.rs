@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod lambda;
 pub mod model;
 pub mod outbound;
+pub mod private_fs;
 pub mod queue;
 #[cfg(feature = "embedded")]
 pub mod serve;

@@ -13,6 +13,7 @@ pub mod conformance;
 pub mod harness;
 pub mod heat;
 pub mod receiver;
+pub mod served;
 
 pub use harness::{Harness, Reply, TenantClient, WAIT, assert_problem};
 
