@@ -22,7 +22,7 @@ pub async fn serve(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
     if let Some(root) = &running.new_root_key {
         println!("First run: this is the root key. It is shown once and only its hash is kept");
         println!(
-            "(in {}/root_key.sha256). It may only create and list tenants.",
+            "(in {}/root_key.sha256). It may only create and list tenants and issue recovery keys.",
             data_dir.display()
         );
         println!();

@@ -12,11 +12,7 @@ use switchboard_tests::{Backend, Harness, Reply, assert_problem, eventually};
 async fn create_key(h: &Harness, key: &str, name: &str, scopes: Value) -> (String, String) {
     let reply = h
         .api
-        .post(
-            "/v1/api-keys",
-            key,
-            json!({"name": name, "scopes": scopes}),
-        )
+        .post("/v1/api-keys", key, json!({"name": name, "scopes": scopes}))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     (
@@ -59,8 +55,7 @@ async fn a_key_grants_only_scopes_it_holds(backend: Backend) {
     let h = Harness::start(backend).await;
     let admin = h.key.clone();
     let admin_id = first_admin_id(&h, &admin).await;
-    let (manager_id, manager) =
-        create_key(&h, &admin, "manager", json!(["api_keys:write"])).await;
+    let (manager_id, manager) = create_key(&h, &admin, "manager", json!(["api_keys:write"])).await;
 
     let escalate = h
         .api
@@ -275,7 +270,13 @@ async fn the_last_admin_key_cannot_be_removed(backend: Backend) {
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
     assert_problem(
-        &patch(&h, &second, &second_id, json!({"scopes": ["webhooks:read"]})).await,
+        &patch(
+            &h,
+            &second,
+            &second_id,
+            json!({"scopes": ["webhooks:read"]}),
+        )
+        .await,
         StatusCode::CONFLICT,
         "last active `admin` key",
     );
@@ -370,7 +371,11 @@ async fn root_issues_a_recovery_key(backend: Backend) {
         "tenant not found",
     );
     h.api
-        .post("/v1/tenants/key_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/recovery-key", &h.root, json!({}))
+        .post(
+            "/v1/tenants/key_01JDQ8ZK3M4N5P6Q7R8S9T0V1W/recovery-key",
+            &h.root,
+            json!({}),
+        )
         .await
         .assert_field(StatusCode::BAD_REQUEST, "id");
 
@@ -378,7 +383,10 @@ async fn root_issues_a_recovery_key(backend: Backend) {
     assert_eq!(recovered.status, StatusCode::CREATED, "{}", recovered.body);
     assert_eq!(recovered.body["scopes"], json!(["admin"]));
     assert_eq!(recovered.body["status"], json!("active"));
-    let key = recovered.body["key"].as_str().expect("shown once").to_owned();
+    let key = recovered.body["key"]
+        .as_str()
+        .expect("shown once")
+        .to_owned();
     let recovery_id = recovered.body["id"].as_str().expect("id").to_owned();
     let listed = h.api.get("/v1/api-keys", &key).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
@@ -388,7 +396,11 @@ async fn root_issues_a_recovery_key(backend: Backend) {
         .iter()
         .filter_map(|k| k["id"].as_str())
         .collect();
-    assert_eq!(ids, [recovery_id.as_str(), admin_id.as_str()], "its own tenant's keys");
+    assert_eq!(
+        ids,
+        [recovery_id.as_str(), admin_id.as_str()],
+        "its own tenant's keys"
+    );
     assert!(
         !listed.body.to_string().contains(&key[8..]),
         "the secret is shown once"
@@ -443,8 +455,20 @@ async fn names_with_format_characters_are_refused(backend: Backend) {
     let admin = h.key.clone();
     let (id, _) = create_key(&h, &admin, "Zoë 日本 🚀", json!(["webhooks:read"])).await;
     for c in [
-        '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
-        '\u{200B}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{2028}', '\u{E0041}', '\u{0007}',
+        '\u{202A}',
+        '\u{202E}',
+        '\u{2066}',
+        '\u{2069}',
+        '\u{200E}',
+        '\u{200F}',
+        '\u{061C}',
+        '\u{200B}',
+        '\u{2060}',
+        '\u{FEFF}',
+        '\u{00AD}',
+        '\u{2028}',
+        '\u{E0041}',
+        '\u{0007}',
     ] {
         let name = format!("invoice{c}fdp.exe");
         let what = format!("U+{:04X}", u32::from(c));
@@ -457,7 +481,12 @@ async fn names_with_format_characters_are_refused(backend: Backend) {
             )
             .await;
         created.assert_field(StatusCode::UNPROCESSABLE_ENTITY, "name");
-        assert!(created.body["detail"].as_str().unwrap_or("").contains(&what));
+        assert!(
+            created.body["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&what)
+        );
         patch(&h, &admin, &id, json!({"name": name}))
             .await
             .assert_field(StatusCode::UNPROCESSABLE_ENTITY, "name");

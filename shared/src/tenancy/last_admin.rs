@@ -3,9 +3,19 @@
 //! tenant with no way back but the operator's recovery key ([`super::tenants::recovery_key`]).
 //!
 //! A change that takes an active admin key out of service first finds another active admin key
-//! and adds a check on that key's version to its own transaction. Two such changes racing on the
-//! last two admin keys therefore cannot both commit: whichever commits second finds the other
-//! key changed, retries, and then sees it is the last one.
+//! and adds a check on that key's version to its own transaction (a `ConditionCheck` in the same
+//! `TransactWriteItems` on DynamoDB, the same SQLite transaction in `serve`). Both stores commit
+//! such a transaction atomically and in a serial order, so at its commit the other key is still
+//! exactly as read: an active admin key. Two removals racing on the last two admin keys
+//! therefore cannot both commit: whichever commits second finds the other key changed, retries,
+//! and then sees it is the last one. A chain of removals each checking the next key cannot
+//! commit in full either: the last of them to commit checks a key that nothing removed.
+//!
+//! What it does not guard: time. The other key may carry an expiry and run out later; the
+//! guard prefers a key without expiry, then the one expiring last. Setting an expiry on the last
+//! admin key is allowed (it works until then); the root key's recovery key is the way back.
+//! Changes that merely bump the other key's version (a usage count flush) make the removal
+//! retry, never wrongly succeed.
 
 use super::api_keys::{self, SK_PREFIX};
 use super::tenant_pk;
@@ -27,26 +37,30 @@ pub async fn keep_another(
     leaving: KeyId,
     now: DateTime<Utc>,
 ) -> Result<TxOp, DomainError> {
-    let other = find_other(store, tenant, leaving, now).await?.ok_or_else(|| {
-        DomainError::Conflict(
-            "this is the tenant's last active `admin` key: create another admin key before \
+    let other = find_other(store, tenant, leaving, now)
+        .await?
+        .ok_or_else(|| {
+            DomainError::Conflict(
+                "this is the tenant's last active `admin` key: create another admin key before \
              deleting, revoking, disabling or rescoping it"
-                .into(),
-        )
-    })?;
+                    .into(),
+            )
+        })?;
     Ok(TxOp::Check {
         key: api_keys::record_key(tenant, other.id),
         condition: Condition::VersionEquals(other.version),
     })
 }
 
-/// An active admin key of `tenant` other than `leaving`, newest first.
+/// The active admin key of `tenant` other than `leaving` that lasts longest: the first one
+/// without an expiry, else the one expiring last.
 async fn find_other(
     store: &dyn Store,
     tenant: TenantId,
     leaving: KeyId,
     now: DateTime<Utc>,
 ) -> Result<Option<ApiKey>, DomainError> {
+    let mut best: Option<ApiKey> = None;
     let mut after = None;
     loop {
         let query = Query::prefix(tenant_pk(tenant), SK_PREFIX)
@@ -54,15 +68,20 @@ async fn find_other(
             .limit(PAGE)
             .start_after(after);
         let (keys, last): (Vec<ApiKey>, _) = query_records(store, &query).await?;
-        if let Some(found) = keys
+        for key in keys
             .into_iter()
-            .find(|k| k.id != leaving && k.is_active_admin(now))
+            .filter(|k| k.id != leaving && k.is_active_admin(now))
         {
-            return Ok(Some(found));
+            if key.expires_at.is_none() {
+                return Ok(Some(key));
+            }
+            if best.as_ref().is_none_or(|b| key.expires_at > b.expires_at) {
+                best = Some(key);
+            }
         }
         match last {
             Some(sk) => after = Some(sk),
-            None => return Ok(None),
+            None => return Ok(best),
         }
     }
 }
