@@ -83,7 +83,7 @@ fn show_root_key(root: NewRootKey) -> Result<()> {
     )?;
     writeln!(
         out,
-        "(in {}). It may only create and list tenants.",
+        "(in {}). It may only create and list tenants and issue recovery keys.",
         root.path().display()
     )?;
     writeln!(out)?;

@@ -98,16 +98,18 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     })
 }
 
-/// The raw key a request presents, from `Authorization: Bearer` or `x-api-key`.
+/// The raw key a request presents: an `Authorization: Bearer` token, else `x-api-key`. An
+/// `Authorization` header of another scheme (`Basic` added by a proxy or an HTTP client's
+/// defaults) is not ours and does not hide `x-api-key`.
 fn presented_key(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then_some(token.trim());
-    }
-    parts.headers.get("x-api-key")?.to_str().ok()
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    bearer.or_else(|| parts.headers.get("x-api-key")?.to_str().ok())
 }
 
 async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, Problem> {
@@ -151,7 +153,8 @@ impl FromRequestParts<AppState> for Caller {
         match principal(parts, state).await? {
             Principal::Tenant(caller) => Ok(Caller(caller)),
             Principal::Root => Err(Problem::forbidden(
-                "the root key may only create and list tenants; use a tenant API key",
+                "the root key may only create and list tenants and issue recovery keys; use a \
+                 tenant API key",
             )),
         }
     }

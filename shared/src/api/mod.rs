@@ -65,6 +65,7 @@ fn admin_routes() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
+        .route("/v1/tenants/{id}/recovery-key", post(tenants::recovery_key))
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route(
             "/v1/api-keys/{id}",

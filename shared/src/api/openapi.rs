@@ -21,7 +21,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     info(title = "Switchboard", description = "Outbound and inbound webhooks, API keys and provider credentials for multi-tenant SaaS."),
     paths(
         health::health, health::openapi,
-        tenants::create, tenants::list,
+        tenants::create, tenants::list, tenants::recovery_key,
         api_keys::list, api_keys::create, api_keys::get, api_keys::update, api_keys::delete,
         api_keys::revoke, api_keys::roll,
         webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete,

@@ -188,6 +188,7 @@ impl From<DomainError> for Problem {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::NotFound(what) => Problem::not_found(what),
+            DomainError::Forbidden(detail) => Problem::forbidden(detail),
             DomainError::Conflict(detail) => Problem::new(ProblemKind::Conflict, detail),
             DomainError::Invalid(errors) => Problem::validation(errors),
             DomainError::Unavailable(cause) => {

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod message;
 pub mod scope;
 pub mod tenant;
+pub mod text;
 
 pub use ids::*;
 pub use scope::Scope;
