@@ -3,7 +3,7 @@
 use crate::error::DomainError;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
 use crate::model::{EndpointId, MessageId, TenantId};
-use crate::store::{ItemKey, Query, Store, TxOp, from_item, query_records, to_item};
+use crate::store::{ItemKey, Query, Store, TxOp, from_item, query_kept, query_records, to_item};
 use crate::tenancy::tenant_pk;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -126,7 +126,8 @@ pub async fn put_delivery(
     Ok(())
 }
 
-/// A page of an endpoint's attempts, newest first, optionally only those with `status`.
+/// A page of an endpoint's attempts, newest first, optionally only those with `status`: full
+/// unless it is the last, however many attempts of the other status lie between.
 pub async fn attempts(
     store: &dyn Store,
     tenant: TenantId,
@@ -137,11 +138,11 @@ pub async fn attempts(
 ) -> Result<(Vec<Attempt>, Option<String>), DomainError> {
     let query = Query::prefix(tenant_pk(tenant), attempts_prefix(endpoint))
         .backward()
-        .limit(limit)
         .start_after(after);
-    let (mut out, last) = query_records::<Attempt>(store, &query).await?;
-    out.retain(|a| status.is_none_or(|s| s == a.status));
-    Ok((out, last))
+    Ok(query_kept(store, &query, limit, |a: &Attempt| {
+        status.is_none_or(|s| s == a.status)
+    })
+    .await?)
 }
 
 /// Puts the given destinations of a message back to `pending` before it is queued again.

@@ -185,6 +185,47 @@ pub async fn query_records<T: serde::de::DeserializeOwned>(
     Ok((records, page.last_sk))
 }
 
+/// Up to `limit` records of `query` that `keep` accepts, in query order, and the position to
+/// resume after, for lists that hide some stored records (soft-deleted endpoints, attempts of
+/// another status). Reads on until `limit` records are kept, so a page is never short (or empty)
+/// because hidden records filled the store's page; the position is given only when one more kept
+/// record is known to follow, so no page ends in an empty one. `query.limit` is ignored.
+pub async fn query_kept<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    query: &Query,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let mut query = query.clone();
+    // One more than the page, to know whether another kept record follows.
+    query.limit = limit.saturating_add(1).clamp(1, 1000);
+    let mut kept: Vec<T> = Vec::new();
+    let mut last_kept_sk: Option<String> = None;
+    loop {
+        let page = store.query(&query).await?;
+        for item in page.items {
+            let sk = item
+                .get("SK")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| StoreError::Corrupt("an item without a sort key".into()))?;
+            let record: T = from_item(item)?;
+            if !keep(&record) {
+                continue;
+            }
+            if kept.len() >= limit {
+                return Ok((kept, last_kept_sk));
+            }
+            kept.push(record);
+            last_kept_sk = Some(sk);
+        }
+        match page.last_sk {
+            Some(sk) => query.start_after = Some(sk),
+            None => return Ok((kept, None)),
+        }
+    }
+}
+
 /// Whether `condition` holds for `current` (the live item, or `None`). Shared by the embedded
 /// adapter and by tests that stub the port, so both evaluate conditions the way DynamoDB does.
 pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {
