@@ -2,7 +2,8 @@
 //! event `data` no reader accepts is refused at publish (7), text after a JSON body is a
 //! malformed body (10), tenants cannot publish Switchboard's own event types (12), list pages are
 //! filled with live items (13), and an unresolvable host looks like an internal one in the
-//! attempt log (15). The SSRF item (16) is unit-tested in `shared/src/ssrf.rs`.
+//! attempt log (15), and IPv6 forms of internal addresses are refused (16; the guard itself is
+//! unit-tested in `shared/src/ssrf.rs`).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -12,7 +13,7 @@ use switchboard::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStat
 use switchboard::model::{AttemptId, EndpointId, MessageId, TenantId};
 use switchboard::outbound::{messages, publish};
 use switchboard::ssrf::AddressPolicy;
-use switchboard::store::to_item;
+use switchboard::store::{Query, query_kept_within, to_item};
 use switchboard_tests::{Backend, Harness, Reply, TenantClient};
 
 /// Sends `body` as is (not re-encoded: `json!` cannot say `1e999999` or `"\ud800"`) with the
@@ -376,7 +377,85 @@ async fn list_pages_are_filled_with_live_items(backend: Backend) {
     assert_eq!(unique.len(), tenants.len(), "{tenants:?}");
 }
 
+/// A filter that skips more stored records than one page may read answers a short (even empty)
+/// page, but always with a cursor until the records run out, and following the cursor finds
+/// every kept record: the contract's "follow `next_cursor` until it is absent".
+async fn a_page_cut_short_by_the_read_budget_still_leads_on(backend: Backend) {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        n: u32,
+        keep: bool,
+    }
+    let h = Harness::start(backend).await;
+    let store = h.app.store.as_ref();
+    let pk = format!("BUDGET#{}", MessageId::generate());
+    // Oldest first: kept 0, then six hidden, kept 7, two hidden (read backward: 9..0).
+    for n in 0..10u32 {
+        let mut item = switchboard::store::Item::new();
+        item.insert("PK".into(), json!(pk));
+        item.insert("SK".into(), json!(format!("R#{n:02}")));
+        item.insert("n".into(), json!(n));
+        item.insert("keep".into(), json!(n == 0 || n == 7));
+        store.put(item, None).await.expect("put");
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages < 20, "paging did not end: {seen:?}");
+        let query = Query::prefix(pk.clone(), "R#")
+            .backward()
+            .start_after(after);
+        let (rows, next) = query_kept_within(store, &query, 1, 3, |r: &Row| r.keep)
+            .await
+            .expect("query");
+        assert!(rows.len() <= 1);
+        seen.extend(rows.iter().map(|r| r.n));
+        match next {
+            Some(sk) => after = Some(sk),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [7, 0]);
+    assert!(pages > 2, "the budget cut some page short ({pages} pages)");
+    // Without a budget in the way, each page is full and the last one carries no cursor.
+    let query = Query::prefix(pk.clone(), "R#").backward();
+    let (rows, next) = query_kept_within(store, &query, 2, 100, |r: &Row| r.keep)
+        .await
+        .expect("query");
+    assert_eq!(rows.iter().map(|r| r.n).collect::<Vec<_>>(), [7, 0]);
+    assert_eq!(next, None);
+}
+
+/// An endpoint URL naming an internal address in the IPv4-translated form `::ffff:0:a.b.c.d`
+/// (RFC 2765), or any other IPv6 form that carries an IPv4 address, is refused at save.
+async fn ipv6_forms_of_internal_addresses_are_refused_at_save(backend: Backend) {
+    let h = Harness::start(backend).await;
+    for host in [
+        "[::ffff:0:169.254.169.254]",
+        "[::ffff:0:a9fe:a9fe]",
+        "[::ffff:0:10.0.0.1]",
+        "[::ffff:169.254.169.254]",
+        "[64:ff9b::169.254.169.254]",
+        "[2002:a9fe:a9fe::1]",
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+        "[::10.0.0.1]",
+    ] {
+        let reply = h
+            .post(
+                "/v1/webhooks",
+                json!({"url": format!("http://{host}/hook")}),
+            )
+            .await;
+        reply.assert_field(StatusCode::UNPROCESSABLE_ENTITY, "url");
+    }
+    assert_eq!(h.get("/v1/webhooks").await["data"], json!([]));
+}
+
 switchboard_tests::on_both_backends!(
+    a_page_cut_short_by_the_read_budget_still_leads_on,
+    ipv6_forms_of_internal_addresses_are_refused_at_save,
     event_data_no_reader_accepts_is_refused,
     data_stored_before_the_checks_is_shown_as_sent,
     text_after_the_json_body_is_malformed,

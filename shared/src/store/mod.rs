@@ -185,15 +185,35 @@ pub async fn query_records<T: serde::de::DeserializeOwned>(
     Ok((records, page.last_sk))
 }
 
+/// How many stored records a filtered list reads at most for one page ([`query_kept`]), so a
+/// filter that skips almost everything (a tenant with thousands of deleted endpoints or failed
+/// attempts) cannot make one request read a whole partition.
+pub const MAX_SCANNED: usize = 2_000;
+
 /// Up to `limit` records of `query` that `keep` accepts, in query order, and the position to
 /// resume after, for lists that hide some stored records (soft-deleted endpoints, attempts of
-/// another status). Reads on until `limit` records are kept, so a page is never short (or empty)
+/// another status). Reads on until `limit` records are kept, so a page is not short (or empty)
 /// because hidden records filled the store's page; the position is given only when one more kept
-/// record is known to follow, so no page ends in an empty one. `query.limit` is ignored.
+/// record is known to follow, so no page ends in an empty one. After [`MAX_SCANNED`] records
+/// without filling the page, it answers what it has (possibly nothing) with the position of the
+/// last record read: the contract tells clients to follow `next_cursor` until it is absent.
+/// `query.limit` is ignored.
 pub async fn query_kept<T: serde::de::DeserializeOwned>(
     store: &dyn Store,
     query: &Query,
     limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    query_kept_within(store, query, limit, MAX_SCANNED, keep).await
+}
+
+/// [`query_kept`] with a read budget of `budget` records instead of [`MAX_SCANNED`] (tests
+/// exercise the budget with a few records instead of thousands).
+pub async fn query_kept_within<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    query: &Query,
+    limit: usize,
+    budget: usize,
     keep: impl Fn(&T) -> bool,
 ) -> Result<(Vec<T>, Option<String>), StoreError> {
     let mut query = query.clone();
@@ -201,6 +221,7 @@ pub async fn query_kept<T: serde::de::DeserializeOwned>(
     query.limit = limit.saturating_add(1).clamp(1, 1000);
     let mut kept: Vec<T> = Vec::new();
     let mut last_kept_sk: Option<String> = None;
+    let mut scanned = 0usize;
     loop {
         let page = store.query(&query).await?;
         for item in page.items {
@@ -210,6 +231,7 @@ pub async fn query_kept<T: serde::de::DeserializeOwned>(
                 .map(str::to_owned)
                 .ok_or_else(|| StoreError::Corrupt("an item without a sort key".into()))?;
             let record: T = from_item(item)?;
+            scanned += 1;
             if !keep(&record) {
                 continue;
             }
@@ -219,10 +241,13 @@ pub async fn query_kept<T: serde::de::DeserializeOwned>(
             kept.push(record);
             last_kept_sk = Some(sk);
         }
-        match page.last_sk {
-            Some(sk) => query.start_after = Some(sk),
-            None => return Ok((kept, None)),
+        let Some(next) = page.last_sk else {
+            return Ok((kept, None));
+        };
+        if scanned >= budget {
+            return Ok((kept, Some(next)));
         }
+        query.start_after = Some(next);
     }
 }
 
