@@ -3,7 +3,8 @@
 # starts `switchboard serve` (the debug binary the test build made) on a fresh data dir and a
 # free loopback port, with egress limited to the (empty) allow-list so that no generated
 # webhook URL is ever contacted, creates a tenant, and runs `st run --checks all` with that
-# tenant's admin key. Exits non-zero on any failure.
+# tenant's admin key. `schemathesis_hooks.py` drops only the rejections no schema can express
+# (clock, store state, address syntax). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -28,10 +29,10 @@ key=$(curl -fsS -X POST "$base/v1/tenants" -H "authorization: Bearer $ROOT_KEY" 
   -H 'content-type: application/json' -d '{"name":"schemathesis"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"]["key"])')
 
-st run "$base/v1/openapi.json" --checks all \
+SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}" \
+  st run "$base/v1/openapi.json" --checks all \
   --header "Authorization: Bearer $key" \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" \
   --seed "${SCHEMATHESIS_SEED:-1}" \
-  --workers 2 \
-
+  --workers 1 \
   --report junit --report-junit-path "$target/schemathesis.xml" "$@"

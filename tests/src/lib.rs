@@ -11,6 +11,7 @@
 
 pub mod conformance;
 pub mod harness;
+pub mod heat;
 pub mod receiver;
 
 pub use harness::{Harness, Reply, TenantClient, WAIT, assert_problem};

@@ -154,6 +154,25 @@ async fn lists_filters_and_pages(backend: Backend) {
         [e3]
     );
 
+    // An event's own `created_at`, as shown, bounds it inclusively on both sides, and a
+    // millisecond later excludes it.
+    let shown = h.get(&format!("/v1/events/{e3}")).await;
+    let at: DateTime<Utc> = shown["created_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("created_at");
+    let (at_text, after) = (rfc3339(at), rfc3339(at + chrono::Duration::milliseconds(1)));
+    assert_eq!(
+        listed(&h, &format!("since={at_text}&until={at_text}")).await,
+        [e3]
+    );
+    assert!(
+        !listed(&h, &format!("since={after}"))
+            .await
+            .iter()
+            .any(|id| id == e3)
+    );
+
     // Pages of one walk every event once, with or without a filter.
     assert_eq!(walk(&h, "").await, [e4, e3, e2, e1]);
     assert_eq!(walk(&h, "status=failed").await, [e4, e2]);

@@ -13,7 +13,7 @@ use switchboard::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStat
 use switchboard::model::{AttemptId, EndpointId, MessageId, TenantId};
 use switchboard::outbound::{messages, publish};
 use switchboard::ssrf::AddressPolicy;
-use switchboard::store::{Query, query_kept_within, to_item};
+use switchboard::store::{Query, query_kept_within};
 use switchboard_tests::{Backend, Harness, Reply, TenantClient};
 
 /// Sends `body` as is (not re-encoded: `json!` cannot say `1e999999` or `"\ud800"`) with the
@@ -123,7 +123,7 @@ async fn data_stored_before_the_checks_is_shown_as_sent(backend: Backend) {
         destinations: vec![],
         ttl: chrono::Utc::now().timestamp() + 3600,
     };
-    let item = to_item(&messages::message_key(tenant, id), &message).expect("item");
+    let item = messages::message_item(&message).expect("item");
     h.app.store.put(item, None).await.expect("put");
     for path in [format!("/v1/events/{id}"), "/v1/events".to_owned()] {
         let (status, text) = get_text(&h, &path).await;
@@ -330,7 +330,7 @@ async fn list_pages_are_filled_with_live_items(backend: Backend) {
         };
         let delivery =
             Delivery::unattempted(endpoint, DeliveryStatus::Retrying, None, chrono::Utc::now());
-        messages::record_attempt(h.app.store.as_ref(), tenant, &attempt, &delivery, ttl)
+        messages::record_attempt(h.app.store.as_ref(), &attempt, &delivery, ttl)
             .await
             .expect("record attempt");
         attempts.push(attempt.id.to_string());
@@ -407,7 +407,7 @@ async fn a_page_cut_short_by_the_read_budget_still_leads_on(backend: Backend) {
         let query = Query::prefix(pk.clone(), "R#")
             .backward()
             .start_after(after);
-        let (rows, next) = query_kept_within(store, &query, 1, 3, |r: &Row| r.keep)
+        let (rows, next) = query_kept_within(store, vec![query], 1, 3, |r: &Row| r.keep)
             .await
             .expect("query");
         assert!(rows.len() <= 1);
@@ -421,7 +421,7 @@ async fn a_page_cut_short_by_the_read_budget_still_leads_on(backend: Backend) {
     assert!(pages > 2, "the budget cut some page short ({pages} pages)");
     // Without a budget in the way, each page is full and the last one carries no cursor.
     let query = Query::prefix(pk.clone(), "R#").backward();
-    let (rows, next) = query_kept_within(store, &query, 2, 100, |r: &Row| r.keep)
+    let (rows, next) = query_kept_within(store, vec![query], 2, 100, |r: &Row| r.keep)
         .await
         .expect("query");
     assert_eq!(rows.iter().map(|r| r.n).collect::<Vec<_>>(), [7, 0]);

@@ -24,6 +24,7 @@ switchboard_tests::conformance_suite! {
         atomic_update,
         transactions_all_or_nothing,
         concurrent_adds,
+        index_query,
     ],
 }
 

@@ -111,9 +111,54 @@ impl utoipa::Modify for ProblemResponses {
                 for status in PROBLEM_STATUSES {
                     responses.insert(status.to_owned(), problem());
                 }
+                if let Some(body) = &mut op.request_body {
+                    optional_not_null(body);
+                    if all_fields_optional(body, openapi.components.as_ref()) {
+                        body.required = Some(utoipa::openapi::Required::False);
+                    }
+                }
             }
         }
     }
+}
+
+/// An `Option<T>` request body means the body may be left out, not that it may be JSON `null`
+/// (the server refuses `null` like any non-object body): the schema becomes `T` itself, and the
+/// body stays not required.
+fn optional_not_null(body: &mut utoipa::openapi::request_body::RequestBody) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
+            && one_of.items.len() == 2
+            && one_of.items.iter().any(is_null)
+            && let Some(inner) = one_of.items.iter().find(|s| !is_null(s))
+        {
+            content.schema = Some(inner.clone());
+        }
+    }
+}
+
+/// Whether the body's object schema requires no field: the server reads a missing body as `{}`,
+/// so such a body may be left out altogether.
+fn all_fields_optional(
+    body: &utoipa::openapi::request_body::RequestBody,
+    components: Option<&utoipa::openapi::Components>,
+) -> bool {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    body.content.values().all(|content| {
+        let schema = match &content.schema {
+            Some(RefOr::Ref(r)) => r
+                .ref_location
+                .rsplit('/')
+                .next()
+                .and_then(|name| components?.schemas.get(name)),
+            other => other.as_ref(),
+        };
+        matches!(schema, Some(RefOr::T(Schema::Object(o))) if o.required.is_empty())
+    })
 }
 
 /// The document served at `/v1/openapi.json`.

@@ -122,12 +122,12 @@ impl Engine {
             endpoint: endpoint_id,
         } = *job;
         let Some(endpoint) = ob.endpoint(tenant, endpoint_id).await? else {
-            self.skip(tenant, message_id, endpoint_id, "endpoint deleted")
+            self.skip(message_id, endpoint_id, "endpoint deleted")
                 .await?;
             return Ok(Outcome::Done);
         };
         if !endpoint.enabled {
-            self.skip(tenant, message_id, endpoint_id, "endpoint disabled")
+            self.skip(message_id, endpoint_id, "endpoint disabled")
                 .await?;
             return Ok(Outcome::Done);
         }
@@ -136,7 +136,7 @@ impl Engine {
                 "the event expired before it could be delivered".into(),
             ));
         };
-        let previous = messages::get_delivery(store, tenant, message_id, endpoint_id).await?;
+        let previous = messages::get_delivery(store, message_id, endpoint_id).await?;
         match previous.as_ref().map(|d| (d.status, d.attempts)) {
             // A redelivered job whose outcome is already recorded.
             Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => {
@@ -190,7 +190,7 @@ impl Engine {
             next_attempt_at: next_at,
             updated_at: now,
         };
-        messages::record_attempt(store, tenant, &attempt, &delivery, ob.expiry()).await?;
+        messages::record_attempt(store, &attempt, &delivery, ob.expiry()).await?;
         tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
         status = ?result.status, error = ?result.error.as_ref().map(|(c, _)| c), "delivery attempt");
         if gone {
@@ -312,7 +312,6 @@ impl Engine {
 
     async fn skip(
         &self,
-        tenant: TenantId,
         message: MessageId,
         endpoint: EndpointId,
         why: &str,
@@ -324,7 +323,7 @@ impl Engine {
             Utc::now(),
         );
         let ob = self.outbound.as_ref();
-        messages::put_delivery(ob.store(), tenant, message, &delivery, ob.expiry()).await
+        messages::put_delivery(ob.store(), message, &delivery, ob.expiry()).await
     }
 
     async fn note_success(&self, endpoint: &Endpoint) -> Result<(), DomainError> {
@@ -403,10 +402,7 @@ impl Engine {
         ttl: ob.expiry(),
     };
         ob.store()
-            .put(
-                crate::store::to_item(&messages::message_key(tenant, id), &message)?,
-                None,
-            )
+            .put(messages::message_item(&message)?, None)
             .await?;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
         let result = self.send(&endpoint, &message, timeout).await?;
@@ -424,7 +420,7 @@ impl Engine {
             next_attempt_at: None,
             updated_at: Utc::now(),
         };
-        messages::record_attempt(ob.store(), tenant, &attempt, &delivery, ob.expiry()).await?;
+        messages::record_attempt(ob.store(), &attempt, &delivery, ob.expiry()).await?;
         Ok(attempt)
     }
 
@@ -432,8 +428,7 @@ impl Engine {
     /// gave up on it, or the event expired), so the event's status tells the truth.
     pub async fn mark_dead(&self, job: &DeliverJob, reason: &str) -> Result<(), DomainError> {
         let ob = self.outbound.as_ref();
-        let previous =
-            messages::get_delivery(ob.store(), job.tenant, job.message, job.endpoint).await?;
+        let previous = messages::get_delivery(ob.store(), job.message, job.endpoint).await?;
         let mut delivery = previous.unwrap_or_else(|| {
             Delivery::unattempted(job.endpoint, DeliveryStatus::Failed, None, Utc::now())
         });
@@ -441,6 +436,6 @@ impl Engine {
         delivery.last_error = Some(reason.to_owned());
         delivery.next_attempt_at = None;
         delivery.updated_at = Utc::now();
-        messages::put_delivery(ob.store(), job.tenant, job.message, &delivery, ob.expiry()).await
+        messages::put_delivery(ob.store(), job.message, &delivery, ob.expiry()).await
     }
 }

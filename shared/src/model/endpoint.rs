@@ -118,6 +118,9 @@ pub fn validate_event_type(field: &str, name: &str) -> Result<(), FieldError> {
 }
 
 fn validate_pattern(field: &str, pattern: &str) -> Result<(), FieldError> {
+    if pattern.len() > 128 {
+        return Err(FieldError::new(field, "must be at most 128 characters"));
+    }
     match pattern.strip_suffix(".*") {
         _ if pattern == "*" => Ok(()),
         Some(prefix) => validate_event_type(field, prefix),
@@ -135,7 +138,13 @@ pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError
     if raw.len() > MAX_URL_LEN {
         return Err(err("must be at most 2048 characters"));
     }
-    let url = url::Url::parse(raw.trim()).map_err(|e| err(&format!("not a URL: {e}")))?;
+    if !has_url_shape(raw) {
+        return Err(err(
+            "must be http(s)://host[:port][/path] in ASCII: a host of letters, digits, `.`, `_`, `~`, `-` \
+             (IDNs in punycode) or a bracketed IPv6 literal, a port 1-65535, no spaces",
+        ));
+    }
+    let url = url::Url::parse(raw).map_err(|e| err(&format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(err("must be an http or https URL"));
     }
@@ -161,6 +170,55 @@ pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError
     Ok(url.to_string())
 }
 
+/// Whether `raw` has the shape the OpenAPI document's `url` pattern describes (kept in step by
+/// a test that runs the pattern): a client validating against the document then refuses what
+/// the server refuses, short of address checks a pattern cannot express (IPv4 and IPv6 syntax,
+/// IDNA, the SSRF policy).
+fn has_url_shape(raw: &str) -> bool {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return false;
+    }
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(split);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((literal, after)) => {
+                let hex = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
+                if literal.is_empty() || !literal.bytes().all(hex) {
+                    return false;
+                }
+                match after {
+                    "" => ("v6", None),
+                    _ => match after.strip_prefix(':') {
+                        Some(port) => ("v6", Some(port)),
+                        None => return false,
+                    },
+                }
+            }
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-');
+    let port_ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 5
+            && !p.starts_with('0')
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65_535).contains(&n))
+    };
+    !host.is_empty()
+        && host.bytes().all(host_byte)
+        && port.is_none_or(port_ok)
+        && tail.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Checks custom delivery headers: valid, not reserved, at most 20; names lowercased.
 pub fn parse_headers(
     headers: &BTreeMap<String, String>,
@@ -184,10 +242,11 @@ pub fn parse_headers(
                 "is set by Switchboard and cannot be overridden",
             ));
         }
-        if value.len() > MAX_HEADER_VALUE || http::HeaderValue::from_str(value).is_err() {
+        let visible = |b: u8| b == b'\t' || (0x20..0x7f).contains(&b);
+        if value.len() > MAX_HEADER_VALUE || !value.bytes().all(visible) {
             return Err(FieldError::new(
                 field,
-                "must be a header value of at most 1024 visible characters",
+                "must be a header value of at most 1024 visible ASCII characters",
             ));
         }
         out.insert(lower, value.clone());

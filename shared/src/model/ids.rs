@@ -45,6 +45,18 @@ macro_rules! define_id {
                 Self(next_ulid())
             }
 
+            /// When the id was minted, to the millisecond: a record whose time is its id's
+            /// time sorts where a time range over ids looks for it.
+            pub fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+                let ms = i64::try_from(self.0.timestamp_ms()).unwrap_or(i64::MAX);
+                chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+            }
+
+            /// The ULID inside (store keys shard by its random bits).
+            pub const fn ulid(&self) -> ulid::Ulid {
+                self.0
+            }
+
             /// Wraps a known ULID (fixtures, migrations).
             pub const fn from_ulid(ulid: ulid::Ulid) -> Self {
                 Self(ulid)

@@ -1,16 +1,20 @@
 //! Outbound webhooks: endpoints, publishing with fan-out, and the in-memory caches that keep the
 //! delivery hot path off the store and off KMS.
 //!
-//! Access patterns (one table, all in the tenant partition `TEN#ten_…` unless noted):
+//! Access patterns (one table). Only what changes rarely lives in the tenant partition
+//! `TEN#ten_…`; everything written per event or per delivery has its own partition key or a
+//! write-sharded one, so one tenant's traffic spreads over the table (see
+//! [`messages`] for the heat figures behind the choice):
 //!
-//! | item | SK | serves |
-//! |---|---|---|
-//! | endpoint | `EP#ep_…` | CRUD, subscription matching (all endpoints of a tenant, cached) |
-//! | message | `MSG#msg_…` | the event and its destinations; `GET /v1/events/{id}` |
-//! | delivery | `DLV#msg_…#ep_…` | per-destination status of one message |
-//! | attempt | `ATM#ep_…#atm_…` | attempt log of an endpoint, newest first; recovery |
-//! | idempotency | `IDEM#<sha256 of key>` | 24 h replay of a publish |
-//! | rate window | PK `RL#ep_…`, SK epoch second | per-endpoint rate limit across workers |
+//! | item | PK | SK | serves |
+//! |---|---|---|---|
+//! | endpoint | `TEN#ten_…` | `EP#ep_…` | CRUD, subscription matching (all of a tenant's, cached) |
+//! | message | `MSG#msg_…` | `MSG` | the event and its destinations; `GET /v1/events/{id}` |
+//! | event list | GSI1 `EVT#ten_…#00`–`#15` | GSI1 `msg_…` | `GET /v1/events`, recovery since T |
+//! | delivery | `MSG#msg_…` | `DLV#ep_…` | per-destination status of one message |
+//! | attempt | `ATM#ep_…#00`–`#15` | `atm_…` | attempt log of an endpoint, newest first |
+//! | idempotency | `IDEM#ten_…#<sha256 of key>` | `IDEM` | 24 h replay of a publish |
+//! | rate window | `RL#ep_…` | epoch second | per-endpoint rate limit across workers |
 
 pub mod endpoints;
 pub mod messages;

@@ -2,13 +2,12 @@
 //! job per destination is queued in batches; only then does the publisher get its answer.
 
 use super::Outbound;
-use super::messages::{self, IdempotencyRecord, idempotency_key, message_key};
+use super::messages::{self, IdempotencyRecord, idempotency_key, message_item, message_key};
 use crate::error::DomainError;
 use crate::jobs;
 use crate::model::message::{Message, NewEvent, Published};
 use crate::model::{EndpointId, MessageId, TenantId};
 use crate::store::{Condition, StoreError, TxOp, from_item, to_item};
-use chrono::Utc;
 use serde_json::json;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -58,8 +57,9 @@ async fn publish_raw(
         .filter(|e| e.enabled && e.subscribes_to(event_type))
         .map(|e| e.id)
         .collect();
-    let now = Utc::now();
     let id = MessageId::generate();
+    // The event's time is its id's, so `GET /v1/events?until=<created_at>` finds it.
+    let now = id.created_at();
     let body = format!(
         r#"{{"type":{},"timestamp":{},"data":{}}}"#,
         json!(event_type),
@@ -82,7 +82,7 @@ async fn publish_raw(
         replayed: false,
     };
     let mut ops = vec![TxOp::Put {
-        item: to_item(&message_key(tenant, id), &message)?,
+        item: message_item(&message)?,
         condition: Some(Condition::Absent),
     }];
     if let Some((key, hash)) = idempotency {
@@ -111,7 +111,7 @@ async fn publish_raw(
     {
         // Not acknowledged, so not accepted: undo, and let the publisher retry.
         let mut undo = vec![TxOp::Delete {
-            key: message_key(tenant, id),
+            key: message_key(id),
             condition: None,
         }];
         if let Some((key, _)) = idempotency {
@@ -177,7 +177,7 @@ pub async fn resend(
         }
         None => message.destinations.clone(),
     };
-    messages::reset_deliveries(ob.store(), tenant, id, &targets, ob.expiry()).await?;
+    messages::reset_deliveries(ob.store(), id, &targets, ob.expiry()).await?;
     ob.enqueue(jobs::deliveries(tenant, id, &targets)?).await?;
     Ok(targets.len())
 }

@@ -6,7 +6,9 @@
 // A test suite (compiled only with the `conformance` feature): a failed step panics the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::{Condition, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, Update};
+use super::{
+    Condition, Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, Update,
+};
 use serde_json::{Value, json};
 
 /// Names every conformance case, so test crates can generate one test per case and adapter.
@@ -19,6 +21,7 @@ pub const CASES: &[&str] = &[
     "atomic_update",
     "transactions_all_or_nothing",
     "concurrent_adds",
+    "index_query",
 ];
 
 /// Runs one case by name.
@@ -32,6 +35,7 @@ pub async fn run(store: &dyn Store, case: &str) {
         "atomic_update" => atomic_update(store).await,
         "transactions_all_or_nothing" => transactions_all_or_nothing(store).await,
         "concurrent_adds" => concurrent_adds(store).await,
+        "index_query" => index_query(store).await,
         other => panic!("unknown conformance case {other}"),
     }
 }
@@ -196,6 +200,7 @@ async fn query_order_and_pages(store: &dyn Store) {
     );
 
     let between = Query {
+        index: None,
         pk: pk.clone(),
         range: SortKeyRange::Between("ITEM#005".into(), "ITEM#009".into()),
         forward: true,
@@ -205,6 +210,7 @@ async fn query_order_and_pages(store: &dyn Store) {
     assert_eq!(collect(store, between).await, vec![5, 6, 7, 8, 9]);
 
     let all = Query {
+        index: None,
         range: SortKeyRange::All,
         ..Query::prefix(&pk, "").limit(100)
     };
@@ -394,4 +400,116 @@ async fn concurrent_adds(store: &dyn Store) {
     }
     let read = store.get(&key).await.expect("get").expect("present");
     assert_eq!(read["n"], json!(20), "no add is lost under concurrency");
+}
+
+/// The secondary index: items carrying both index keys are listed by them, in index-key order,
+/// across table partitions, page by page; items without them, expired items and deleted items
+/// are not; a changed index key moves the item; updates and transactions keep the index too.
+async fn index_query(store: &dyn Store) {
+    let ipk = partition("index");
+    let other = partition("index-other");
+    // Items spread over many table partitions, written out of index order.
+    for i in [3, 0, 4, 1, 2, 6, 5, 7, 9, 8] {
+        let extra = json!({"GSI1PK": ipk, "GSI1SK": format!("AT#{i:03}"), "i": i});
+        store
+            .put(item(&partition("row"), "ROW", extra), None)
+            .await
+            .expect("put");
+    }
+    // Not in this index partition: another index key, no index key, only half an index key.
+    let elsewhere = json!({"GSI1PK": other, "GSI1SK": "AT#005", "i": 100});
+    store
+        .put(item(&partition("row"), "ROW", elsewhere), None)
+        .await
+        .expect("put");
+    let unindexed = item(&partition("row"), "ROW", json!({"i": 101}));
+    store.put(unindexed, None).await.expect("put");
+    let half = item(&partition("row"), "ROW", json!({"GSI1PK": ipk, "i": 102}));
+    store.put(half, None).await.expect("put");
+    let past = super::now_epoch_seconds() - 10;
+    let expired = json!({"GSI1PK": ipk, "GSI1SK": "AT#010", "i": 103, "ttl": past});
+    store
+        .put(item(&partition("row"), "ROW", expired), None)
+        .await
+        .expect("put");
+
+    let on = |q: Query| q.on(Index::Gsi1);
+    // DynamoDB's index follows its table within milliseconds: poll with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let forward = loop {
+        let got = collect(store, on(Query::prefix(&ipk, "AT#").limit(3))).await;
+        if got.len() == 10 || std::time::Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(forward, (0..10).collect::<Vec<_>>(), "forward pages of 3");
+    let backward = collect(store, on(Query::prefix(&ipk, "AT#").limit(4).backward())).await;
+    assert_eq!(
+        backward,
+        (0..10).rev().collect::<Vec<_>>(),
+        "backward pages"
+    );
+    let between = Query {
+        range: SortKeyRange::Between("AT#002".into(), "AT#006".into()),
+        ..on(Query::prefix(&ipk, "").limit(2))
+    };
+    assert_eq!(collect(store, between.clone()).await, vec![2, 3, 4, 5, 6]);
+    assert_eq!(
+        collect(store, between.backward()).await,
+        vec![6, 5, 4, 3, 2],
+        "a resumed backward page stays inside the range"
+    );
+    let all = Query {
+        range: SortKeyRange::All,
+        ..on(Query::prefix(&ipk, "").limit(100))
+    };
+    assert_eq!(store.query(&all).await.expect("all").items.len(), 10);
+    let exact = store
+        .query(&on(Query::prefix(&ipk, "AT#").limit(10)))
+        .await
+        .expect("exact");
+    assert_eq!(exact.items.len(), 10);
+    assert!(exact.last_sk.is_none(), "no cursor when nothing follows");
+
+    // Moving and removing: an update that changes the index key, a transaction that deletes.
+    let moved_pk = partition("row");
+    let moved = json!({"GSI1PK": ipk, "GSI1SK": "AT#011", "i": 11});
+    store
+        .put(item(&moved_pk, "ROW", moved), None)
+        .await
+        .expect("put");
+    let key = ItemKey::new(moved_pk, "ROW");
+    let update = Update {
+        add: vec![],
+        set: vec![("GSI1PK".into(), json!(other))],
+    };
+    store.update(&key, &update, None).await.expect("update");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mine = collect(store, on(Query::prefix(&ipk, "AT#").limit(50))).await;
+        let theirs = collect(store, on(Query::prefix(&other, "AT#").limit(50))).await;
+        if (mine.len() == 10 && theirs == vec![100, 11]) || std::time::Instant::now() > deadline {
+            assert_eq!(mine, (0..10).collect::<Vec<_>>(), "moved out");
+            assert_eq!(theirs, vec![100, 11], "moved in");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    store
+        .transact(vec![TxOp::Delete {
+            key,
+            condition: None,
+        }])
+        .await
+        .expect("delete");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let theirs = collect(store, on(Query::prefix(&other, "AT#").limit(50))).await;
+        if theirs == vec![100] || std::time::Instant::now() > deadline {
+            assert_eq!(theirs, vec![100], "deleted from the index");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

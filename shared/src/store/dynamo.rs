@@ -4,7 +4,7 @@
 //! `ttl` and every condition treats an expired item as absent, matching the embedded adapter.
 
 use super::{
-    Condition, Item, ItemKey, Page, Query, SortKeyRange, Store, StoreError, TxOp, Update,
+    Condition, Index, Item, ItemKey, Page, Query, SortKeyRange, Store, StoreError, TxOp, Update,
     is_expired, now_epoch_seconds,
 };
 use async_trait::async_trait;
@@ -257,46 +257,77 @@ impl Store for DynamoStore {
         if query.limit == 0 || query.limit > 1000 {
             return Err(StoreError::Invalid("limit must be 1..=1000".into()));
         }
+        let (pk_attr, sk_attr) = query.index.map_or(("PK", "SK"), Index::key_attributes);
         let mut expr = Expr::default();
-        let pk_name = expr.name("PK");
+        let pk_name = expr.name(pk_attr);
         let pk_value = expr.value(AttributeValue::S(query.pk.clone()));
         let mut key_cond = format!("{pk_name} = {pk_value}");
-        match &query.range {
-            SortKeyRange::All => {}
-            SortKeyRange::Prefix(p) if p.is_empty() => {}
-            SortKeyRange::Prefix(p) => {
-                let sk_name = expr.name("SK");
+        // An index page resumes by narrowing the sort-key condition past `start_after` (index
+        // sort keys are unique within a partition), since its ExclusiveStartKey would need the
+        // table key of an item the caller never saw.
+        let resume = query.index.and(query.start_after.as_deref());
+        let (mut low, mut high) = match &query.range {
+            SortKeyRange::All => (None, None),
+            SortKeyRange::Prefix(p) if p.is_empty() => (None, None),
+            SortKeyRange::Prefix(p) if resume.is_none() => {
+                let sk_name = expr.name(sk_attr);
                 let v = expr.value(AttributeValue::S(p.clone()));
                 key_cond.push_str(&format!(" AND begins_with({sk_name}, {v})"));
+                (None, None)
             }
-            SortKeyRange::Between(a, b) => {
-                let sk_name = expr.name("SK");
-                let va = expr.value(AttributeValue::S(a.clone()));
-                let vb = expr.value(AttributeValue::S(b.clone()));
-                key_cond.push_str(&format!(" AND {sk_name} BETWEEN {va} AND {vb}"));
-            }
+            SortKeyRange::Prefix(p) => (Some(p.clone()), Some(format!("{p}\u{10FFFF}"))),
+            SortKeyRange::Between(a, b) => (Some(a.clone()), Some(b.clone())),
+        };
+        if let Some(after) = resume {
+            let bound = if query.forward { &mut low } else { &mut high };
+            let tighter = match bound.take() {
+                Some(b) if query.forward => b.max(after.to_owned()),
+                Some(b) => b.min(after.to_owned()),
+                None => after.to_owned(),
+            };
+            *bound = Some(tighter);
+        }
+        if low.is_some() || high.is_some() {
+            let sk_name = expr.name(sk_attr);
+            let cond = match (low, high) {
+                (Some(a), Some(b)) => {
+                    let va = expr.value(AttributeValue::S(a));
+                    let vb = expr.value(AttributeValue::S(b));
+                    format!("{sk_name} BETWEEN {va} AND {vb}")
+                }
+                (Some(a), None) => format!("{sk_name} >= {}", expr.value(AttributeValue::S(a))),
+                (None, Some(b)) => format!("{sk_name} <= {}", expr.value(AttributeValue::S(b))),
+                (None, None) => String::new(),
+            };
+            key_cond.push_str(&format!(" AND {cond}"));
         }
         let filter = expr.live();
         // One more than asked, so that `last_sk` is only set when another item really follows.
-        let wanted = query.limit + 1;
+        // (And one more on a resumed index page, which reads the item it resumes after again.)
+        let wanted = query.limit + 1 + usize::from(resume.is_some());
         let mut items: Vec<Item> = Vec::new();
-        let mut start = query.start_after.as_ref().map(|sk| {
-            key_attrs(&ItemKey {
-                pk: query.pk.clone(),
-                sk: sk.clone(),
-            })
-        });
+        let mut start = match query.index {
+            None => query.start_after.as_ref().map(|sk| {
+                key_attrs(&ItemKey {
+                    pk: query.pk.clone(),
+                    sk: sk.clone(),
+                })
+            }),
+            Some(_) => None,
+        };
         loop {
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
+                .set_index_name(query.index.map(|i| i.name().to_owned()))
                 .key_condition_expression(&key_cond)
                 .filter_expression(&filter)
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
                 .scan_index_forward(query.forward)
-                .consistent_read(true)
+                // Global secondary indexes only offer eventually consistent reads.
+                .consistent_read(query.index.is_none())
                 .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -312,12 +343,16 @@ impl Store for DynamoStore {
         }
         let now = now_epoch_seconds();
         items.retain(|i| !is_expired(i, now));
+        if let Some(after) = resume {
+            // The narrowed condition is inclusive: the item the last page ended on comes again.
+            items.retain(|i| i.get(sk_attr).and_then(Value::as_str) != Some(after));
+        }
         let mut page = Page::default();
         if items.len() > query.limit {
             items.truncate(query.limit);
             page.last_sk = items
                 .last()
-                .and_then(|i| i.get("SK"))
+                .and_then(|i| i.get(sk_attr))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
         }

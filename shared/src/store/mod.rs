@@ -13,6 +13,8 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dynamo;
+#[cfg(feature = "heat")]
+pub mod heat;
 mod item;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
@@ -50,9 +52,38 @@ pub enum SortKeyRange {
     Between(String, String),
 }
 
+/// The secondary index a query may read instead of the table. An item is in the index when it
+/// carries both of the index's key attributes (strings); the index's sort key must be unique
+/// within its partition key, since a page resumes after it. Index reads are eventually consistent
+/// on DynamoDB (milliseconds behind a write); the embedded adapter's are immediate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// `GSI1PK` / `GSI1SK`: lists spread over sharded partition keys (see `outbound::messages`).
+    Gsi1,
+}
+
+impl Index {
+    /// The item attributes holding this index's partition and sort key.
+    pub const fn key_attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Gsi1 => ("GSI1PK", "GSI1SK"),
+        }
+    }
+
+    /// The name of the index in the DynamoDB table (and `template.yaml`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1",
+        }
+    }
+}
+
 /// A read of one partition, in sort-key order.
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// Reads this index instead of the table: `pk`, `range` and `start_after` then name the
+    /// index's keys, and `Page::last_sk` is an index sort key.
+    pub index: Option<Index>,
     pub pk: String,
     pub range: SortKeyRange,
     /// Ascending sort keys when true, descending when false.
@@ -67,12 +98,19 @@ impl Query {
     /// A forward query of every sort key starting with `prefix`.
     pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
         Self {
+            index: None,
             pk: pk.into(),
             range: SortKeyRange::Prefix(prefix.into()),
             forward: true,
             limit: 100,
             start_after: None,
         }
+    }
+
+    /// The same query over `index`.
+    pub fn on(mut self, index: Index) -> Self {
+        self.index = Some(index);
+        self
     }
 
     pub fn backward(mut self) -> Self {
@@ -204,29 +242,46 @@ pub async fn query_kept<T: serde::de::DeserializeOwned>(
     limit: usize,
     keep: impl Fn(&T) -> bool,
 ) -> Result<(Vec<T>, Option<String>), StoreError> {
-    query_kept_within(store, query, limit, MAX_SCANNED, keep).await
+    query_kept_within(store, vec![query.clone()], limit, MAX_SCANNED, keep).await
 }
 
-/// [`query_kept`] with a read budget of `budget` records instead of [`MAX_SCANNED`] (tests
-/// exercise the budget with a few records instead of thousands).
+/// [`query_kept`] over the write shards of one list (see [`query_shards`]).
+pub async fn query_kept_shards<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    queries: Vec<Query>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    query_kept_within(store, queries, limit, MAX_SCANNED, keep).await
+}
+
+/// [`query_kept`] over `queries` (one partition, or the write shards of one list read as one)
+/// with a read budget of `budget` records instead of [`MAX_SCANNED`] (tests exercise the budget
+/// with a few records instead of thousands).
 pub async fn query_kept_within<T: serde::de::DeserializeOwned>(
     store: &dyn Store,
-    query: &Query,
+    queries: Vec<Query>,
     limit: usize,
     budget: usize,
     keep: impl Fn(&T) -> bool,
 ) -> Result<(Vec<T>, Option<String>), StoreError> {
-    let mut query = query.clone();
+    let mut queries = queries;
     // One more than the page, to know whether another kept record follows.
-    query.limit = limit.saturating_add(1).clamp(1, 1000);
+    for q in &mut queries {
+        q.limit = limit.saturating_add(1).clamp(1, 1000);
+    }
+    let sk_attr = queries
+        .first()
+        .and_then(|q| q.index)
+        .map_or("SK", |i| i.key_attributes().1);
     let mut kept: Vec<T> = Vec::new();
     let mut last_kept_sk: Option<String> = None;
     let mut scanned = 0usize;
     loop {
-        let page = store.query(&query).await?;
+        let page = query_shards(store, queries.clone()).await?;
         for item in page.items {
             let sk = item
-                .get("SK")
+                .get(sk_attr)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .ok_or_else(|| StoreError::Corrupt("an item without a sort key".into()))?;
@@ -247,8 +302,41 @@ pub async fn query_kept_within<T: serde::de::DeserializeOwned>(
         if scanned >= budget {
             return Ok((kept, Some(next)));
         }
-        query.start_after = Some(next);
+        for q in &mut queries {
+            q.start_after = Some(next.clone());
+        }
     }
+}
+
+/// One page across several partitions whose sort keys are unique across all of them (write
+/// shards of one list): each partition is read for a full page after `start_after`, concurrently,
+/// and the pages are merged in sort-key order. `last_sk` is the sort key of the last item kept,
+/// a valid `start_after` for every partition, and is set only when more may follow.
+pub async fn query_shards(store: &dyn Store, queries: Vec<Query>) -> Result<Page, StoreError> {
+    let Some(first) = queries.first() else {
+        return Ok(Page::default());
+    };
+    let (limit, forward) = (first.limit, first.forward);
+    let sk_attr = first.index.map_or("SK", |i| i.key_attributes().1);
+    let pages = futures::future::try_join_all(queries.iter().map(|q| store.query(q))).await?;
+    let more_behind = pages.iter().any(|p| p.last_sk.is_some());
+    let sort_key = |item: &Item| {
+        item.get(sk_attr)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut items: Vec<Item> = pages.into_iter().flat_map(|p| p.items).collect();
+    items.sort_by_cached_key(sort_key);
+    if !forward {
+        items.reverse();
+    }
+    let dropped = items.len() > limit;
+    items.truncate(limit);
+    let last_sk = (dropped || more_behind)
+        .then(|| items.last().map(sort_key))
+        .flatten();
+    Ok(Page { items, last_sk })
 }
 
 /// Whether `condition` holds for `current` (the live item, or `None`). Shared by the embedded

@@ -10,7 +10,7 @@
 //! in one place.
 
 use super::{
-    Condition, Item, ItemKey, Page, Query, SortKeyRange, Store, StoreError, TxOp, Update,
+    Condition, Index, Item, ItemKey, Page, Query, SortKeyRange, Store, StoreError, TxOp, Update,
     condition_holds, now_epoch_seconds,
 };
 use async_trait::async_trait;
@@ -93,6 +93,7 @@ impl Database {
                  CREATE INDEX IF NOT EXISTS queue_ready ON queue (dead, visible_at);",
             )
             .map_err(sqlite_err)?;
+        add_index_columns(&writer)?;
         let readers = (0..READERS)
             .map(|_| open().map(Mutex::new))
             .collect::<Result<_, _>>()?;
@@ -263,29 +264,63 @@ fn live_item(conn: &Connection, key: &ItemKey, now: i64) -> Result<Option<Item>,
     .transpose()
 }
 
+/// The secondary index (`Index::Gsi1`) is two nullable columns with a partial index; files made
+/// before it existed get the columns on open (their items are in no index, as on DynamoDB when a
+/// GSI is added to items that lack its attributes).
+fn add_index_columns(conn: &Connection) -> Result<(), StoreError> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'gsi1pk'")
+        .and_then(|mut stmt| stmt.exists([]))
+        .map_err(sqlite_err)?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE items ADD COLUMN gsi1pk TEXT; ALTER TABLE items ADD COLUMN gsi1sk TEXT;",
+        )
+        .map_err(sqlite_err)?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;",
+    )
+    .map_err(sqlite_err)
+}
+
 /// An item ready for its row: encoded by the caller, so the single writer thread spends its time
 /// on SQLite and not on JSON or on freeing the item's maps.
 struct Encoded {
     key: ItemKey,
     ttl: Option<i64>,
+    /// The item's `Index::Gsi1` keys, when it carries both.
+    gsi1: Option<(String, String)>,
     body: String,
 }
 
 impl Encoded {
     fn of(item: &Item) -> Result<Self, StoreError> {
+        let (pk_attr, sk_attr) = Index::Gsi1.key_attributes();
+        let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
         Ok(Self {
             key: ItemKey::of(item)?,
             ttl: item.get("ttl").and_then(Value::as_i64),
+            gsi1: text(pk_attr).zip(text(sk_attr)),
             body: serde_json::to_string(item).map_err(|e| StoreError::Invalid(e.to_string()))?,
         })
     }
 }
 
 fn write_item(tx: &Connection, item: &Encoded) -> Result<(), StoreError> {
+    let (gsi1pk, gsi1sk) = item.gsi1.clone().unzip();
     exec(
         tx,
-        "INSERT OR REPLACE INTO items (pk, sk, ttl, body) VALUES (?1, ?2, ?3, ?4)",
-        params![item.key.pk, item.key.sk, item.ttl, item.body],
+        "INSERT OR REPLACE INTO items (pk, sk, ttl, body, gsi1pk, gsi1sk) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            item.key.pk,
+            item.key.sk,
+            item.ttl,
+            item.body,
+            gsi1pk,
+            gsi1sk
+        ],
     )
     .map_err(sqlite_err)?;
     Ok(())
@@ -410,8 +445,13 @@ impl Store for SqliteStore {
         let query = query.clone();
         self.db
             .read(move |conn| {
-                let mut sql = String::from(
-                    "SELECT sk, body FROM items WHERE pk = ?1 AND (ttl IS NULL OR ttl >= ?2)",
+                // The same statement reads the table or the index, by which columns it names.
+                let (pk_col, sk_col, sk_attr) = match query.index {
+                    None => ("pk", "sk", "SK"),
+                    Some(Index::Gsi1) => ("gsi1pk", "gsi1sk", Index::Gsi1.key_attributes().1),
+                };
+                let mut sql = format!(
+                    "SELECT {sk_col}, body FROM items WHERE {pk_col} = ?1 AND (ttl IS NULL OR ttl >= ?2)"
                 );
                 let mut args: Vec<Box<dyn rusqlite::ToSql>> =
                     vec![Box::new(query.pk.clone()), Box::new(now_epoch_seconds())];
@@ -422,20 +462,23 @@ impl Store for SqliteStore {
                 match &query.range {
                     SortKeyRange::All => {}
                     SortKeyRange::Prefix(p) => {
-                        bind(&mut sql, " AND sk >= ?", p.clone());
-                        bind(&mut sql, " AND sk < ?", prefix_end(p));
+                        bind(&mut sql, &format!(" AND {sk_col} >= ?"), p.clone());
+                        bind(&mut sql, &format!(" AND {sk_col} < ?"), prefix_end(p));
                     }
                     SortKeyRange::Between(a, b) => {
-                        bind(&mut sql, " AND sk >= ?", a.clone());
-                        bind(&mut sql, " AND sk <= ?", b.clone());
+                        bind(&mut sql, &format!(" AND {sk_col} >= ?"), a.clone());
+                        bind(&mut sql, &format!(" AND {sk_col} <= ?"), b.clone());
                     }
                 }
                 if let Some(after) = &query.start_after {
                     let op = if query.forward { ">" } else { "<" };
-                    bind(&mut sql, &format!(" AND sk {op} ?"), after.clone());
+                    bind(&mut sql, &format!(" AND {sk_col} {op} ?"), after.clone());
                 }
                 let order = if query.forward { "ASC" } else { "DESC" };
-                sql.push_str(&format!(" ORDER BY sk {order} LIMIT {}", query.limit + 1));
+                sql.push_str(&format!(
+                    " ORDER BY {sk_col} {order} LIMIT {}",
+                    query.limit + 1
+                ));
                 let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_err)?;
                 let rows = stmt
                     .query_map(rusqlite::params_from_iter(args.iter()), |row| {
@@ -449,7 +492,7 @@ impl Store for SqliteStore {
                         page.last_sk = page
                             .items
                             .last()
-                            .and_then(|i| i.get("SK"))
+                            .and_then(|i| i.get(sk_attr))
                             .and_then(Value::as_str)
                             .map(str::to_owned);
                         break;

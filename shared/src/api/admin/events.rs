@@ -70,7 +70,7 @@ pub async fn list(
         filter.since,
         filter.until
     );
-    let params = pagination::parse(query.limit, query.cursor.as_deref(), &owner, LIST, "MSG#")?;
+    let params = pagination::parse(query.limit, query.cursor.as_deref(), &owner, LIST, "msg_")?;
     let (found, last) = messages::list_events(
         app.store.as_ref(),
         tenant,
@@ -104,11 +104,12 @@ pub async fn get(
     let message = messages::get_message(app.store.as_ref(), tenant, id)
         .await?
         .ok_or(DomainError::NotFound("event"))?;
-    let recorded = messages::deliveries(app.store.as_ref(), tenant, id).await?;
+    let recorded = messages::deliveries(app.store.as_ref(), id).await?;
     Ok(Json(EventView::new(&message, &recorded)?))
 }
 
-#[utoipa::path(post, path = "/v1/events/{id}/resend", tag = "events", request_body = EventResend,
+#[utoipa::path(post, path = "/v1/events/{id}/resend", tag = "events",
+    request_body(content = Option<EventResend>, description = "Optional: without a body (or `{}`) every destination is resent"),
     security(("bearer" = []), ("api_key" = [])), params(("id" = MessageId, Path)),
     responses((status = 202, body = Requeued), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem),

@@ -172,12 +172,11 @@ pub async fn attempts(
         query.cursor.as_deref(),
         &owner,
         "attempts",
-        &messages::attempts_prefix(id),
+        messages::ATTEMPT_CURSOR_PREFIX,
     )?;
     endpoints::get(app.store.as_ref(), tenant, id).await?;
     let (found, last) = messages::attempts(
         app.store.as_ref(),
-        tenant,
         id,
         params.limit,
         params.after,

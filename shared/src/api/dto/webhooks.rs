@@ -11,21 +11,83 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+
+/// What `url` must look like; the server checks the same shape (`model::endpoint::parse_url`,
+/// kept in step by a test that runs this pattern) before the checks a pattern cannot express.
+pub const URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][!-~]*)?$";
+
+/// The schema of `url`: [`URL_PATTERN`], at most 2,048 characters.
+pub struct DeliveryUrl;
+
+/// The schema of one `event_types` entry: an exact event type, `*`, or a prefix glob
+/// (`ticket.*`), at most 128 characters.
+pub struct EventTypePattern;
+
+fn string_schema(pattern: &str, max_length: usize) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .max_length(Some(max_length))
+        .into()
+}
+
+impl PartialSchema for DeliveryUrl {
+    fn schema() -> RefOr<Schema> {
+        string_schema(URL_PATTERN, endpoint::MAX_URL_LEN)
+    }
+}
+impl ToSchema for DeliveryUrl {}
+
+impl PartialSchema for EventTypePattern {
+    fn schema() -> RefOr<Schema> {
+        string_schema(
+            r"^(\*|[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*(\.\*)?)$",
+            128,
+        )
+    }
+}
+impl ToSchema for EventTypePattern {}
+
+/// The schema of `headers`: at most 20, names HTTP tokens, values visible ASCII (the names
+/// Switchboard sets itself are refused too, which a schema cannot say case-insensitively).
+pub struct DeliveryHeaders;
+
+impl PartialSchema for DeliveryHeaders {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .max_properties(Some(endpoint::MAX_HEADERS))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")),
+            ))
+            .additional_properties(Some(string_schema(
+                r"^[\t\x20-\x7e]*$",
+                endpoint::MAX_HEADER_VALUE,
+            )))
+            .into()
+    }
+}
+impl ToSchema for DeliveryHeaders {}
 
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointCreate {
     /// Where to POST events: http(s), not an internal address.
-    #[schema(max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://")]
+    #[schema(value_type = DeliveryUrl)]
     pub url: String,
     /// Exact names, prefix globs (`ticket.*`) or `*`. Default `["*"]`.
     #[serde(default)]
-    #[schema(min_items = 1, max_items = 64)]
+    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<EventTypePattern>>)]
     pub event_types: Option<Vec<String>>,
     /// Extra headers sent with every delivery (at most 20).
     #[serde(default)]
+    #[schema(value_type = DeliveryHeaders)]
     pub headers: BTreeMap<String, String>,
     /// At most 512 characters.
     #[serde(default)]
@@ -91,10 +153,11 @@ impl EndpointCreate {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointUpdate {
-    #[schema(max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://")]
+    #[schema(value_type = Option<DeliveryUrl>)]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 64)]
+    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<EventTypePattern>>)]
     pub event_types: Option<Vec<String>>,
+    #[schema(value_type = Option<DeliveryHeaders>)]
     pub headers: Option<BTreeMap<String, String>>,
     #[schema(max_length = 512)]
     pub description: Option<String>,
