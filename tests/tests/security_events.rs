@@ -302,7 +302,6 @@ async fn list_pages_are_filled_with_live_items(backend: Backend) {
     assert_eq!(listed[..keep.len()], kept_newest_first(&keys, &keep));
 
     // Attempts filtered by status: attempts of the other status lie between.
-    let tenant: TenantId = h.id.parse().expect("tenant id");
     let endpoint: EndpointId = hooks[0].parse().expect("endpoint id");
     let message = MessageId::generate();
     let ttl = chrono::Utc::now().timestamp() + 3600;
