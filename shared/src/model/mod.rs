@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod endpoint;
+pub mod event_data;
 pub mod ids;
 pub mod message;
 pub mod scope;

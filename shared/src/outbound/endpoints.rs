@@ -12,7 +12,7 @@ use crate::model::endpoint::{
 use crate::model::{EndpointId, TenantId};
 use crate::signing::standard::SigningKey;
 use crate::store::versioned::{self, Versioned};
-use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, query_records, to_item};
+use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, query_kept, to_item};
 use crate::tenancy::tenant_pk;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -196,7 +196,8 @@ pub async fn get(
     Ok(endpoint)
 }
 
-/// A page of live endpoints, newest first.
+/// A page of live endpoints, newest first: full unless it is the last, however many deleted
+/// endpoints lie between the live ones.
 pub async fn list(
     store: &dyn Store,
     tenant: TenantId,
@@ -205,11 +206,8 @@ pub async fn list(
 ) -> Result<(Vec<Endpoint>, Option<String>), DomainError> {
     let query = Query::prefix(tenant_pk(tenant), SK_PREFIX)
         .backward()
-        .limit(limit)
         .start_after(after);
-    let (mut out, last) = query_records::<Endpoint>(store, &query).await?;
-    out.retain(|e| e.deleted_at.is_none());
-    Ok((out, last))
+    Ok(query_kept(store, &query, limit, |e: &Endpoint| e.deleted_at.is_none()).await?)
 }
 
 /// Every live endpoint of `tenant` (for subscription matching).

@@ -19,8 +19,8 @@ use crate::error::DomainError;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
 use crate::model::{AttemptId, EndpointId, MessageId, TenantId};
 use crate::store::{
-    Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, from_item, query_records,
-    query_shards, to_item,
+    Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, from_item,
+    query_kept_shards, query_records, query_shards, to_item,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -168,7 +168,8 @@ pub async fn put_delivery(
     Ok(())
 }
 
-/// A page of an endpoint's attempts, newest first, optionally only those with `status`. The
+/// A page of an endpoint's attempts, newest first, optionally only those with `status`, full
+/// unless it is the last (however many attempts of the other status lie between). The
 /// caller has checked that the endpoint is the tenant's. `after` is the last attempt id of the
 /// previous page.
 pub async fn attempts(
@@ -182,18 +183,13 @@ pub async fn attempts(
         .map(|s| {
             Query::prefix(attempt_partition(endpoint, s), ATTEMPT_CURSOR_PREFIX)
                 .backward()
-                .limit(limit)
                 .start_after(after.clone())
         })
         .collect();
-    let page = query_shards(store, queries).await?;
-    let mut out = page
-        .items
-        .into_iter()
-        .map(from_item::<Attempt>)
-        .collect::<Result<Vec<_>, _>>()?;
-    out.retain(|a| status.is_none_or(|s| s == a.status));
-    Ok((out, page.last_sk))
+    Ok(query_kept_shards(store, queries, limit, |a: &Attempt| {
+        status.is_none_or(|s| s == a.status)
+    })
+    .await?)
 }
 
 /// Puts the given destinations of a message back to `pending` before it is queued again.
