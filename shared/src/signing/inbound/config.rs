@@ -80,6 +80,32 @@ impl ProviderConfig {
         Ok(Self::build(entry, vec![secret], options)?)
     }
 
+    /// A config from key material given apart from the options (the CLI's `--secret` and
+    /// `--config`): `secrets` current first, `options` a JSON object or `null`.
+    pub fn from_secrets(
+        provider: &str,
+        secrets: &[String],
+        options: &Value,
+    ) -> Result<Self, ConfigError> {
+        let entry = super::entry(provider).ok_or_else(|| ConfigError::UnknownProvider {
+            given: provider.to_owned(),
+        })?;
+        let mut config = match options {
+            Value::Null => Map::new(),
+            Value::Object(o) => o.clone(),
+            _ => return Err(FieldError::new("config", "must be an object").into()),
+        };
+        let (current, grace) = secrets
+            .split_first()
+            .ok_or_else(|| FieldError::new(format!("config.{}", entry.key_field), "is required"))?;
+        config.insert(entry.key_field.to_owned(), Value::String(current.clone()));
+        let mut parsed = Self::parse(provider, &Value::Object(config))?;
+        for secret in grace {
+            parsed = parsed.with_grace_secret(SecretString::from(secret.clone()))?;
+        }
+        Ok(parsed)
+    }
+
     /// The same config with one more key verifying: a previous secret still in its rotation
     /// grace. Checked like the current one; at most [`MAX_SECRETS`] in all.
     pub fn with_grace_secret(self, secret: SecretString) -> Result<Self, FieldError> {

@@ -3,7 +3,7 @@
 //! Discord sign with private keys the user never has).
 
 use super::{ConfigError, ProviderConfig};
-use serde_json::json;
+use serde_json::Value;
 
 /// A request as the provider would send it. The URL and the body may differ from the input:
 /// Twilio's JSON variant adds `bodySHA256` to the URL; Mailgun and Linear carry their
@@ -31,18 +31,17 @@ pub enum SignError {
 }
 
 /// Signs `body` as `provider` would with `secret` (the text the user pastes in the integration's
-/// `config`; options take their defaults), calling `url` at `now` (Unix seconds).
+/// `config`) and the provider's other `options` (a JSON object or `null` for the defaults),
+/// calling `url` at `now` (Unix seconds).
 pub fn sign_request(
     provider: &str,
     secret: &str,
+    options: &Value,
     body: &[u8],
     url: &str,
     now: i64,
 ) -> Result<SignedRequest, SignError> {
-    let field = super::key_field(provider).ok_or_else(|| ConfigError::UnknownProvider {
-        given: provider.to_owned(),
-    })?;
-    ProviderConfig::parse(provider, &json!({ field: secret }))?.sign(body, url, now)
+    ProviderConfig::from_secrets(provider, &[secret.to_owned()], options)?.sign(body, url, now)
 }
 
 impl SignedRequest {
@@ -122,11 +121,11 @@ mod tests {
     fn private_key_schemes_and_unknown_providers_do_not_sign() {
         let pk = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==";
         assert_eq!(
-            sign_request("sendgrid", pk, b"{}", "", 0).unwrap_err(),
+            sign_request("sendgrid", pk, &Value::Null, b"{}", "", 0).unwrap_err(),
             SignError::NotSharedSecret
         );
         assert!(matches!(
-            sign_request("nope", "s", b"{}", "", 0),
+            sign_request("nope", "s", &Value::Null, b"{}", "", 0),
             Err(SignError::Config(ConfigError::UnknownProvider { .. }))
         ));
     }
