@@ -4,7 +4,9 @@
 #   - the stripped size of each Lambda binary (release profile: lto, codegen-units=1, strip);
 #   - outbound: 20,000 events to 10 endpoints on a local receiver (deliveries/s, events/s, p50/p99
 #     publish->delivery at half the sustained rate, serve's peak RSS), then the 1-endpoint case;
-#   - sign+verify of a 2 KiB body per core.
+#   - sign+verify of a 2 KiB body per core;
+#   - inbound verify alone of a 2 KiB body, per provider (standard_webhooks beside the
+#     standardwebhooks crate).
 # Usage: scripts/bench.sh [seconds]   (default 20 s of load after a 3 s warm-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,12 +50,14 @@ rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 "$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
 echo "== sign+verify"
 "$release"/switchboard bench sign | tee "$data/sign.txt"
+echo "== inbound verify alone, per provider"
+"$release"/switchboard bench verify | tee "$data/verify.txt"
 
 echo
 echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
 echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 req/s, p99 <= 10ms); serve peak RSS ${rss}"
 echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
-cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt"
+cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt" "$data/verify.txt"
 for f in admin intake delivery; do
   size=$(stat -c %s "$release/switchboard-$f")
   echo "switchboard-$f: $(python3 -c "print(f'{$size/1e6:.1f}')") MB stripped ($(uname -m); target <= 15 MB)"
