@@ -7,7 +7,9 @@
 #   - sign+verify of a 2 KiB body per core;
 #   - write heat: the hottest DynamoDB partition key of one simulated second of a 10,000
 #     deliveries/s tenant (heat-report), and from it and serve's CPU per delivery the capacity
-#     model's inputs (docs/scale-inputs.json) and page (docs/scale.md, by scripts/capacity.py).
+#     model's inputs (docs/scale-inputs.json) and page (docs/scale.md, by scripts/capacity.py);
+#   - inbound verify alone of a 2 KiB body, per provider (standard_webhooks beside the
+#     standardwebhooks crate).
 # Usage: scripts/bench.sh [seconds]   (default 20 s of load after a 3 s warm-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,8 @@ rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 "$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
 echo "== sign+verify"
 "$release"/switchboard bench sign | tee "$data/sign.txt"
+echo "== inbound verify alone, per provider"
+"$release"/switchboard bench verify | tee "$data/verify.txt"
 
 echo "== write heat (one simulated second at 10,000 deliveries/s)"
 "$release"/heat-report "$data/heat.json" | tee "$data/heat.txt"
@@ -74,7 +78,7 @@ echo
 echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
 echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 req/s, p99 <= 10ms); serve peak RSS ${rss}"
 echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
-cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt" "$data/heat.txt"
+cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt" "$data/verify.txt" "$data/heat.txt"
 echo "serve CPU per delivery (10-endpoint run): ${cpu_ms_per_delivery} ms"
 for f in admin intake delivery; do
   size=$(stat -c %s "$release/switchboard-$f")

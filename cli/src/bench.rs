@@ -35,6 +35,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 300_000)]
         iterations: u32,
     },
+    /// Verify alone, per inbound provider, on a 2 KiB body on one core; standard_webhooks also
+    /// through the `standardwebhooks` crate's `verify`, side by side.
+    Verify {
+        #[arg(long, default_value_t = 100_000)]
+        iterations: u32,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
@@ -58,6 +64,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             .await
         }
         BenchCommand::Sign { iterations } => sign(iterations),
+        BenchCommand::Verify { iterations } => verify_inbound(iterations),
     }
 }
 
@@ -314,5 +321,61 @@ fn sign(iterations: u32) -> Result<()> {
         ours_time.as_secs_f64(),
         theirs_time.as_secs_f64(),
     );
+    Ok(())
+}
+
+/// Verify alone on a 2 KiB JSON body, per provider that can sign its own test request (SendGrid
+/// and Discord sign with private keys the bench does not have), each through the shared
+/// verifier the intake uses. standard_webhooks is also timed through the `standardwebhooks`
+/// crate's `verify` with the same secret, headers and body.
+fn verify_inbound(iterations: u32) -> Result<()> {
+    use switchboard::signing::inbound::{KNOWN, ProviderConfig, Request};
+
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let body = format!(r#"{{"id":"evt_1","pad":"{}"}}"#, "a".repeat(2048 - 23)).into_bytes();
+    let url = "https://hooks.example/hooks/int_01";
+    let now = chrono::Utc::now().timestamp();
+    let time = |f: &mut dyn FnMut() -> bool| -> Result<f64> {
+        let started = Instant::now();
+        for _ in 0..iterations {
+            if !f() {
+                return Err("a bench request did not verify".into());
+            }
+        }
+        Ok(f64::from(iterations) / started.elapsed().as_secs_f64())
+    };
+    for provider in KNOWN {
+        if matches!(provider, "sendgrid" | "discord") {
+            println!("verify {provider}: skipped (signed with a private key the bench lacks)");
+            continue;
+        }
+        let options = match provider {
+            "basic_auth" => json!({"username": "hooks"}),
+            _ => Value::Null,
+        };
+        let config = ProviderConfig::from_secrets(provider, &[secret.to_owned()], &options)
+            .map_err(|e| format!("{provider}: {e}"))?;
+        let signed = config
+            .sign(&body, url, now)
+            .map_err(|e| format!("{provider}: {e}"))?;
+        let request = Request {
+            method: &http::Method::POST,
+            url: &signed.url,
+            headers: &signed.headers,
+            body: &signed.body,
+            now,
+        };
+        let ours = time(&mut || config.verify(&request, 300).is_ok())?;
+        if provider == "standard_webhooks" {
+            let theirs = standardwebhooks::Webhook::new(secret)?;
+            let rate = time(&mut || theirs.verify(&signed.body, &signed.headers).is_ok())?;
+            println!(
+                "verify {provider}, 2 KiB: switchboard {ours:.0}/s, standardwebhooks {rate:.0}/s, ratio {:.2}",
+                ours / rate
+            );
+        } else {
+            println!("verify {provider}, 2 KiB: {ours:.0}/s");
+        }
+    }
     Ok(())
 }

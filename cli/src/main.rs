@@ -41,31 +41,61 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
-    /// Print the `webhook-signature` of a message (Standard Webhooks).
+    /// Sign a test request as a provider would and print its headers (`Name: value` lines, for
+    /// curl's `-H`) or, with `--curl`, a whole curl command. Shared-secret providers only.
     Sign {
+        #[arg(long, default_value = "standard_webhooks")]
+        provider: String,
+        /// The secret as pasted in the integration's config.
         #[arg(long)]
         secret: String,
+        /// The provider's other options, as the integration's `config` JSON (without the secret).
         #[arg(long)]
-        id: String,
-        #[arg(long)]
-        timestamp: i64,
+        config: Option<String>,
         #[arg(long)]
         body_file: PathBuf,
+        /// The public URL the request is sent to (Twilio and Square sign it).
+        #[arg(long)]
+        url: Option<String>,
+        /// Sign at this time (Unix seconds) instead of now.
+        #[arg(long, alias = "timestamp")]
+        now: Option<i64>,
+        /// Standard Webhooks only: sign this message id and print just the `webhook-signature`.
+        #[arg(long)]
+        id: Option<String>,
+        /// Where to write the signed body when the provider signs inside it (Mailgun, Linear).
+        #[arg(long)]
+        body_out: Option<PathBuf>,
+        /// Print a curl command instead of the headers.
+        #[arg(long)]
+        curl: bool,
     },
-    /// Check a delivery's signature; exits non-zero if it does not verify.
+    /// Check a received request as the intake would: prints `valid` and exits 0, or prints which
+    /// check failed (missing header, stale by N seconds, no signature matched) and exits 1.
     Verify {
         #[arg(long, default_value = "standard_webhooks")]
         provider: String,
+        /// The secret (or public key) as pasted in the integration's config; repeat for
+        /// secrets in rotation grace, current first.
+        #[arg(long, required = true)]
+        secret: Vec<String>,
+        /// The provider's other options, as the integration's `config` JSON (without the secret).
         #[arg(long)]
-        secret: String,
-        /// A header as `name: value`; repeat for each (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+        config: Option<String>,
+        /// A header as `Name: value`; repeat for each.
         #[arg(long = "header")]
         headers: Vec<String>,
         #[arg(long)]
         body_file: PathBuf,
-        /// Check the timestamp against this time (epoch seconds) instead of now.
+        /// The public URL the provider called (Twilio and Square sign it).
+        #[arg(long)]
+        url: Option<String>,
+        /// Check the timestamp against this time (Unix seconds) instead of now.
         #[arg(long)]
         now: Option<i64>,
+        /// How far a signed timestamp may be from now, in seconds (default 300).
+        #[arg(long)]
+        tolerance: Option<u32>,
     },
     /// A local webhook receiver that verifies and prints every delivery.
     Receive {
@@ -129,18 +159,53 @@ async fn main() -> ExitCode {
         } => commands::demo_seed(data_dir, &receiver).await,
         Command::AwsInit { table, queue } => commands::aws_init(&table, &queue).await,
         Command::Sign {
+            provider,
             secret,
-            id,
-            timestamp,
+            config,
             body_file,
-        } => sign::sign(&secret, &id, timestamp, &body_file),
+            url,
+            now,
+            id,
+            body_out,
+            curl,
+        } => sign::sign(sign::SignArgs {
+            provider,
+            secret,
+            config,
+            body_file,
+            url,
+            now,
+            id,
+            body_out,
+            curl,
+        }),
         Command::Verify {
             provider,
             secret,
+            config,
             headers,
             body_file,
+            url,
             now,
-        } => sign::verify_delivery(&provider, &secret, &headers, &body_file, now),
+            tolerance,
+        } => {
+            return match sign::verify(sign::VerifyArgs {
+                provider,
+                secrets: secret,
+                config,
+                headers,
+                body_file,
+                url,
+                now,
+                tolerance,
+            }) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Receive { addr, secret } => commands::receive(addr, &secret).await,
         Command::Bench { command } => bench::run(command).await,
     };
