@@ -9,12 +9,17 @@ use switchboard::tenancy::key_format::{self, KeyHash};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-pub async fn serve(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
+pub async fn serve(
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    metrics_addr: Option<SocketAddr>,
+) -> Result<()> {
     switchboard::telemetry::init(false);
     let running = start(
         ServeOptions {
             addr,
             data_dir: data_dir.clone(),
+            metrics_addr,
         },
         &process_env,
     )
@@ -34,6 +39,9 @@ pub async fn serve(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
         running.addr,
         running.app.describe()
     );
+    if let Some(metrics) = running.metrics_addr {
+        println!("Prometheus metrics on http://{metrics}/metrics");
+    }
     shutdown_signal().await;
     println!("Shutting down: finishing requests and jobs in flight…");
     running.stop().await;

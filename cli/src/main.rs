@@ -29,6 +29,10 @@ enum Command {
         addr: SocketAddr,
         #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
         data_dir: PathBuf,
+        /// Serve Prometheus metrics at `GET /metrics` on this address (off when unset; never on
+        /// the public port). Unauthenticated: bind loopback or a private interface.
+        #[arg(long, env = "SWITCHBOARD_METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
     },
     /// Print the OpenAPI document (the checked-in `shared/openapi.json`).
     Openapi,
@@ -109,7 +113,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { addr, data_dir } => commands::serve(addr, data_dir).await,
+        Command::Serve {
+            addr,
+            data_dir,
+            metrics_addr,
+        } => commands::serve(addr, data_dir, metrics_addr).await,
         Command::Openapi => {
             print!("{}", switchboard::api::openapi::document_json());
             Ok(())

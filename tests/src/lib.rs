@@ -128,6 +128,7 @@ pub fn test_settings(root: Option<KeyHash>) -> Settings {
             schedule: RetrySchedule::parse("0,0.5,1,1,1,1,1,1").expect("schedule"),
             ..DeliverySettings::default()
         },
+        emf_metrics: false,
     }
 }
 

@@ -19,6 +19,7 @@ pub mod recover;
 
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
 use crate::error::DomainError;
+use crate::metrics::Metrics;
 use crate::model::endpoint::{Endpoint, StoredSecret};
 use crate::model::message::Message;
 use crate::model::{EndpointId, MessageId, TenantId};
@@ -59,6 +60,7 @@ pub struct Outbound {
     endpoints: Cache<TenantId, Arc<Vec<Arc<Endpoint>>>>,
     secrets: Cache<(EndpointId, String), SigningKey>,
     messages: Cache<MessageId, Arc<Message>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Outbound {
@@ -67,8 +69,10 @@ impl Outbound {
         queue: Arc<dyn Queue>,
         keys: Arc<dyn KeyProvider>,
         retention: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
+            metrics,
             store,
             queue,
             keys,
@@ -98,6 +102,11 @@ impl Outbound {
 
     pub fn queue(&self) -> &dyn Queue {
         self.queue.as_ref()
+    }
+
+    /// Where publishing and the delivery engine count what they do.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// When a record written now expires (epoch seconds).
