@@ -10,7 +10,7 @@
 //! A flush reports what changed since the previous one: counter deltas (zero deltas are left
 //! out) and each attempt's duration as a value, so CloudWatch computes sums and percentiles.
 
-use super::Metrics;
+use super::{Label, Metrics};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ pub(super) struct Pending {
     /// Attempt durations recorded since the last flush, in milliseconds.
     pub durations_ms: Vec<f64>,
     /// Each counter series' value at the last flush.
-    reported: HashMap<(&'static str, Vec<(&'static str, &'static str)>), u64>,
+    reported: HashMap<(&'static str, Vec<Label>), u64>,
 }
 
 /// One metric of a flush: its values and the dimensions (label pairs) they belong to.
@@ -35,7 +35,7 @@ pub struct Series {
     pub name: &'static str,
     /// A CloudWatch unit (`Count`, `Milliseconds`, …).
     pub unit: &'static str,
-    pub dimensions: Vec<(&'static str, &'static str)>,
+    pub dimensions: Vec<Label>,
     pub values: Vec<f64>,
 }
 
@@ -57,7 +57,7 @@ pub fn documents(
     timestamp_ms: i64,
     series: &[Series],
 ) -> Vec<Value> {
-    let mut groups: Vec<(&[(&'static str, &'static str)], Vec<&Series>)> = Vec::new();
+    let mut groups: Vec<(&[Label], Vec<&Series>)> = Vec::new();
     for s in series {
         match groups
             .iter_mut()

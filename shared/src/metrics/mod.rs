@@ -192,12 +192,15 @@ impl Metrics {
     }
 }
 
+/// A label (EMF: dimension) name and value.
+pub type Label = (&'static str, &'static str);
+
 /// One counter series and its current value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterSample {
     /// The EMF metric name (`Deliveries`, `EventsPublished`, …).
     pub name: &'static str,
     /// Label name and value pairs (EMF dimensions).
-    pub labels: Vec<(&'static str, &'static str)>,
+    pub labels: Vec<Label>,
     pub value: u64,
 }
