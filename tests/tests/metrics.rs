@@ -114,7 +114,7 @@ async fn deliveries_publishes_and_queue_are_scraped(backend: Backend) {
     let buckets = buckets(&text);
     assert_eq!(buckets.len(), 13, "12 bounds and +Inf: {buckets:?}");
     assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{buckets:?}");
-    assert_eq!(buckets[11], ("30.0".to_owned(), 3.0));
+    assert_eq!(buckets[11], ("30".to_owned(), 3.0));
     assert_eq!(buckets[12], ("+Inf".to_owned(), 3.0));
 
     // Sampled at the scrape: the one waiting job. The embedded queue knows its age; SQS does
@@ -201,8 +201,12 @@ async fn serve_exposes_metrics_only_on_its_own_listener() {
     assert_ne!(metrics_addr, running.addr);
     let text = scrape(metrics_addr).await;
     assert!(
-        text.contains("# TYPE switchboard_deliveries_total counter"),
+        text.contains("# TYPE switchboard_delivery_attempt_duration_seconds histogram"),
         "{text}"
+    );
+    assert_eq!(
+        value(&text, "switchboard_events_published_total"),
+        Some(0.0)
     );
     assert_eq!(value(&text, "switchboard_queue_depth"), Some(0.0));
     let public = reqwest::get(format!("http://{}/metrics", running.addr))
