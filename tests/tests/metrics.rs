@@ -177,9 +177,53 @@ async fn store_errors_are_counted_at_the_port(backend: Backend) {
     );
 }
 
+/// The Lambdas' rendering of the same instruments: a delivery through the worker core leaves
+/// EMF documents with its outcome, its duration and the publish, and a second flush is empty.
+async fn lambdas_flush_the_same_instruments_as_emf(backend: Backend) {
+    let h = Harness::with(backend, |s| s.emf_metrics = true).await;
+    let worker = h.worker();
+    h.endpoint("ok", json!({})).await;
+    let id = h.publish_id("thing.done").await;
+    h.delivery_status(&id, "succeeded", WAIT).await;
+    worker.stop().await;
+    let docs = h.app.metrics.take_emf("delivery", 1_700_000_000_000);
+    let find = |name: &str| {
+        docs.iter()
+            .find(|d| d.get(name).is_some())
+            .unwrap_or_else(|| panic!("no {name} in {docs:?}"))
+    };
+    let deliveries = find("Deliveries");
+    assert_eq!(deliveries["Deliveries"], json!(1.0));
+    assert_eq!(deliveries["Outcome"], "succeeded");
+    assert_eq!(deliveries["Function"], "delivery");
+    assert_eq!(
+        deliveries["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Function", "Outcome"]])
+    );
+    let plain = find("AttemptDuration");
+    assert!(
+        plain["AttemptDuration"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{plain}"
+    );
+    assert_eq!(plain["EventsPublished"], json!(1.0));
+    assert_eq!(plain["_aws"]["Timestamp"], json!(1_700_000_000_000_i64));
+    assert_eq!(
+        plain["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "Switchboard"
+    );
+    assert!(
+        h.app
+            .metrics
+            .take_emf("delivery", 1_700_000_001_000)
+            .is_empty(),
+        "a flush reports only what happened since the last"
+    );
+}
+
 switchboard_tests::on_both_backends!(
     deliveries_publishes_and_queue_are_scraped,
     store_errors_are_counted_at_the_port,
+    lambdas_flush_the_same_instruments_as_emf,
 );
 
 /// `serve` serves `/metrics` only on `--metrics-addr`, and not at all without it.
