@@ -4,7 +4,10 @@
 #   - the stripped size of each Lambda binary (release profile: lto, codegen-units=1, strip);
 #   - outbound: 20,000 events to 10 endpoints on a local receiver (deliveries/s, events/s, p50/p99
 #     publish->delivery at half the sustained rate, serve's peak RSS), then the 1-endpoint case;
-#   - sign+verify of a 2 KiB body per core.
+#   - sign+verify of a 2 KiB body per core;
+#   - write heat: the hottest DynamoDB partition key of one simulated second of a 10,000
+#     deliveries/s tenant (heat-report), and from it and serve's CPU per delivery the capacity
+#     model's inputs (docs/scale-inputs.json) and page (docs/scale.md, by scripts/capacity.py).
 # Usage: scripts/bench.sh [seconds]   (default 20 s of load after a 3 s warm-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +15,7 @@ DURATION=${1:-20}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --locked -q -p switchboard-cli -p switchboard-admin -p switchboard-intake -p switchboard-delivery
+cargo build --release --locked -q -p switchboard-tests --bin heat-report
 release="${CARGO_TARGET_DIR:-target}/release"
 
 data=$(mktemp -d)
@@ -43,17 +47,35 @@ rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 
 echo
 echo "== outbound: 20000 events x 10 endpoints, then 1 endpoint (receiver in the bench driver)"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$serve_pid/stat"; }
+ticks_before=$(cpu_ticks)
 "$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 10 | tee "$data/out10.txt"
+ticks_after=$(cpu_ticks)
+cpu_ms_per_delivery=$(python3 -c "print(($ticks_after - $ticks_before) * 1000 / $(getconf CLK_TCK) / 200000)")
 rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 "$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
 echo "== sign+verify"
 "$release"/switchboard bench sign | tee "$data/sign.txt"
 
+echo "== write heat (one simulated second at 10,000 deliveries/s)"
+"$release"/heat-report "$data/heat.json" | tee "$data/heat.txt"
+python3 - "$data/heat.json" "$cpu_ms_per_delivery" > docs/scale-inputs.json <<'PY'
+import json, os, platform, sys, time
+print(json.dumps({
+    "measured": time.strftime("%Y-%m-%d", time.gmtime()),
+    "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+    "cpu_ms_per_delivery": round(float(sys.argv[2]), 4),
+    "heat": json.load(open(sys.argv[1])),
+}, indent=2))
+PY
+python3 scripts/capacity.py
+
 echo
 echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
 echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 req/s, p99 <= 10ms); serve peak RSS ${rss}"
 echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
-cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt"
+cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt" "$data/heat.txt"
+echo "serve CPU per delivery (10-endpoint run): ${cpu_ms_per_delivery} ms"
 for f in admin intake delivery; do
   size=$(stat -c %s "$release/switchboard-$f")
   echo "switchboard-$f: $(python3 -c "print(f'{$size/1e6:.1f}')") MB stripped ($(uname -m); target <= 15 MB)"

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs the Python tools it needs
-# (moto server, cfn-lint, cargo-lambda, schemathesis), starts moto on a loopback port, lints the SAM
-# template, runs the whole Rust test suite (unit, conformance on both adapters, end to end),
-# drives the admin Lambda through `cargo lambda watch` + `invoke` against moto, and fuzzes
-# `serve` with Schemathesis (every check) against its own OpenAPI document.
+# (moto server, cfn-lint, cargo-lambda, schemathesis, checkov), starts moto on a loopback port,
+# lints and reviews the SAM template (cfn-lint, checkov), runs the whole Rust test suite (unit,
+# conformance on both adapters, end to end), drives the admin Lambda through `cargo lambda watch`
+# + `invoke` against moto, and fuzzes `serve` with Schemathesis (every check) against its own
+# OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
 
-echo "==> installing test tools (moto[server], cfn-lint, cargo-lambda, schemathesis)"
+echo "==> installing test tools (moto[server], cfn-lint, cargo-lambda, schemathesis, checkov)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   'moto[server]>=5' 'cfn-lint>=1' 'cargo-lambda>=1.9' 'flask-cors' 'schemathesis==4.32.5'
+# checkov in its own virtualenv: it pins older boto3/botocore, networkx and packaging, which would
+# downgrade what moto and cfn-lint run on. Pinned, so a new checkov release cannot fail the command
+# with checks nobody has reviewed.
+if [[ ! -x target/checkov-venv/bin/checkov ]] || ! target/checkov-venv/bin/checkov --version | grep -qx '3.3.30'; then
+  python3 -m venv target/checkov-venv
+  target/checkov-venv/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { # url, seconds
@@ -52,6 +60,12 @@ fi
 
 echo "==> cfn-lint template.yaml"
 cfn-lint template.yaml
+
+echo "==> checkov template.yaml (every check it skips is skipped in the template, with the reason)"
+target/checkov-venv/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+
+echo "==> docs/scale.md is what scripts/capacity.py makes of its measured inputs and the template"
+python3 scripts/capacity.py --check
 
 echo "==> cargo lambda: the admin function invoked with sample events against moto"
 scripts/lambda-smoke.sh

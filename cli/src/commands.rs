@@ -1,38 +1,72 @@
 //! The bodies of the CLI commands: thin calls into the library.
 
 use secrecy::ExposeSecret;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use switchboard::config::process_env;
-use switchboard::serve::{ServeOptions, shutdown_signal, start};
+use switchboard::serve::limits::{
+    DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+};
+use switchboard::serve::{NewRootKey, ServeLimits, ServeOptions, shutdown_signal, start};
 use switchboard::tenancy::key_format::{self, KeyHash};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// `serve`'s listener limits as flags (each also read from its environment variable).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LimitArgs {
+    /// A request head must arrive within this (from accept, or from its first byte on a
+    /// kept-alive connection); slower clients are disconnected.
+    #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_TIMEOUT_MS)]
+    header_timeout_ms: u64,
+    /// A kept-alive connection with no request in progress is closed after this.
+    #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_MS", default_value_t = DEFAULT_IDLE_TIMEOUT_MS)]
+    idle_timeout_ms: u64,
+    /// A request (body and handling) not answered within this gets a 408; at least 30000, as
+    /// a webhook test send may wait 25 s for its receiver.
+    #[arg(long, env = "SWITCHBOARD_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
+    request_timeout_ms: u64,
+    /// Connections held at once; beyond it new ones wait until one closes.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+impl From<LimitArgs> for ServeLimits {
+    fn from(args: LimitArgs) -> Self {
+        Self {
+            header_timeout: Duration::from_millis(args.header_timeout_ms),
+            idle_timeout: Duration::from_millis(args.idle_timeout_ms),
+            request_timeout: Duration::from_millis(args.request_timeout_ms),
+            max_connections: args.max_connections,
+        }
+    }
+}
+
 pub async fn serve(
     addr: SocketAddr,
     data_dir: PathBuf,
+    limits: ServeLimits,
     metrics_addr: Option<SocketAddr>,
 ) -> Result<()> {
     switchboard::telemetry::init(false);
-    let running = start(
+    let mut running = start(
         ServeOptions {
             addr,
-            data_dir: data_dir.clone(),
+            data_dir,
+            limits,
             metrics_addr,
         },
         &process_env,
     )
     .await?;
-    if let Some(root) = &running.new_root_key {
-        println!("First run: this is the root key. It is shown once and only its hash is kept");
-        println!(
-            "(in {}/root_key.sha256). It may only create and list tenants.",
-            data_dir.display()
-        );
-        println!();
-        println!("    ROOT_KEY={root}");
-        println!();
+    if let Some(root) = running.new_root_key.take()
+        && let Err(e) = show_root_key(root)
+    {
+        running.stop().await;
+        return Err(e);
     }
     println!(
         "Switchboard listening on http://{} ({})",
@@ -45,6 +79,28 @@ pub async fn serve(
     shutdown_signal().await;
     println!("Shutting down: finishing requests and jobs in flight…");
     running.stop().await;
+    Ok(())
+}
+
+/// Prints a new root key, and only once it is out saves its hash: if printing fails, or the
+/// process dies first, the next start makes and prints a new key instead of printing nothing.
+fn show_root_key(root: NewRootKey) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "First run: this is the root key. It is shown once and only its hash is kept"
+    )?;
+    writeln!(
+        out,
+        "(in {}). It may only create and list tenants and issue recovery keys.",
+        root.path().display()
+    )?;
+    writeln!(out)?;
+    writeln!(out, "    ROOT_KEY={}", root.key().expose_secret())?;
+    writeln!(out)?;
+    out.flush()?;
+    drop(out);
+    root.persist()?;
     Ok(())
 }
 

@@ -33,6 +33,8 @@ enum Command {
         /// the public port). Unauthenticated: bind loopback or a private interface.
         #[arg(long, env = "SWITCHBOARD_METRICS_ADDR")]
         metrics_addr: Option<SocketAddr>,
+        #[command(flatten)]
+        limits: commands::LimitArgs,
     },
     /// Print the OpenAPI document (the checked-in `shared/openapi.json`).
     Openapi,
@@ -116,8 +118,9 @@ async fn main() -> ExitCode {
         Command::Serve {
             addr,
             data_dir,
+            limits,
             metrics_addr,
-        } => commands::serve(addr, data_dir, metrics_addr).await,
+        } => commands::serve(addr, data_dir, limits.into(), metrics_addr).await,
         Command::Openapi => {
             print!("{}", switchboard::api::openapi::document_json());
             Ok(())

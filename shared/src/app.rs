@@ -31,13 +31,26 @@ pub struct App {
 }
 
 /// What an app needs besides its adapters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub root_key_hash: Option<KeyHash>,
     pub delivery: DeliverySettings,
     /// Write metrics as CloudWatch EMF lines when flushed (the Lambdas), rather than only
     /// keeping them for a Prometheus scrape (`serve`).
     pub emf_metrics: bool,
+    /// The most live endpoints a tenant may have (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`).
+    pub max_endpoints_per_tenant: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            root_key_hash: None,
+            delivery: DeliverySettings::default(),
+            max_endpoints_per_tenant: crate::outbound::DEFAULT_MAX_ENDPOINTS,
+            emf_metrics: false,
+        }
+    }
 }
 
 /// Why the service could not be assembled.
@@ -65,13 +78,16 @@ impl App {
             Metrics::new()
         });
         let store: Arc<dyn Store> = Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
-        let outbound = Arc::new(Outbound::new(
-            Arc::clone(&store),
-            Arc::clone(&queue),
-            Arc::clone(&keys),
-            settings.delivery.retention,
-            Arc::clone(&metrics),
-        ));
+        let outbound = Arc::new(
+            Outbound::new(
+                Arc::clone(&store),
+                Arc::clone(&queue),
+                Arc::clone(&keys),
+                settings.delivery.retention,
+            )
+            .with_max_endpoints(settings.max_endpoints_per_tenant)
+            .with_metrics(Arc::clone(&metrics)),
+        );
         let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
         Ok(Arc::new(Self {
             auth: Authenticator::new(Arc::clone(&store), settings.root_key_hash),
@@ -89,6 +105,7 @@ impl App {
         let settings = Settings {
             root_key_hash: config.root_key_hash,
             delivery: config.delivery.clone(),
+            max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: false,
         };
         match &config.backend {

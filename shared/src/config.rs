@@ -95,6 +95,26 @@ fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
     Ok(s)
 }
 
+/// The highest `SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT` accepted: an event record lists every
+/// destination (30 bytes each), and 4,000 of them (120 KB) plus the largest event body (256 KiB)
+/// stay below DynamoDB's 400 KB item limit.
+pub const MAX_ENDPOINTS_PER_TENANT_LIMIT: usize = 4_000;
+
+/// Reads `SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT` (default 1,000; 1 to 4,000).
+fn max_endpoints(env: Lookup<'_>) -> Result<usize, ConfigError> {
+    const VAR: &str = "SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT";
+    let Some(text) = env(VAR).filter(|t| !t.trim().is_empty()) else {
+        return Ok(crate::outbound::DEFAULT_MAX_ENDPOINTS);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_ENDPOINTS_PER_TENANT_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            var: VAR,
+            reason: format!("expected a whole number from 1 to {MAX_ENDPOINTS_PER_TENANT_LIMIT}"),
+        }),
+    }
+}
+
 /// Everything a process needs to build its `App` (the composition root in `app.rs`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -102,6 +122,8 @@ pub struct Config {
     /// SHA-256 of the root key; `None` means no root access (intake, delivery).
     pub root_key_hash: Option<KeyHash>,
     pub delivery: DeliverySettings,
+    /// The most live endpoints a tenant may have.
+    pub max_endpoints_per_tenant: usize,
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -145,6 +167,7 @@ impl Config {
             backend: Backend::Aws(aws(env, role)?),
             root_key_hash: root_hash(env, role == Role::Admin)?,
             delivery: delivery_settings(env)?,
+            max_endpoints_per_tenant: max_endpoints(env)?,
         })
     }
 
@@ -174,6 +197,7 @@ impl Config {
             backend,
             root_key_hash: root_hash(env, false)?,
             delivery: delivery_settings(env)?,
+            max_endpoints_per_tenant: max_endpoints(env)?,
         })
     }
 }
@@ -213,6 +237,35 @@ mod tests {
             Some(ConfigError::Missing("DLQ_URL"))
         );
         assert!(Config::for_lambda(Role::Intake, &e).is_ok());
+    }
+
+    #[test]
+    fn endpoint_cap_defaults_to_1000_and_is_bounded() {
+        let base = [("TABLE_NAME", "t"), ("QUEUE_URL", "q"), ("KMS_KEY_ID", "k")];
+        let with = |value: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT", value));
+            Config::for_lambda(Role::Intake, &env(&pairs)).map(|c| c.max_endpoints_per_tenant)
+        };
+        assert_eq!(
+            Config::for_lambda(Role::Intake, &env(&base))
+                .ok()
+                .map(|c| c.max_endpoints_per_tenant),
+            Some(1_000)
+        );
+        assert_eq!(with("3").ok(), Some(3));
+        for bad in ["0", "-1", "many", "4001"] {
+            assert!(
+                matches!(
+                    with(bad),
+                    Err(ConfigError::Invalid {
+                        var: "SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -139,10 +139,7 @@ pub async fn seed_outbound(
         ttl: now.timestamp() + 30 * 24 * 3600,
     };
     ob.store()
-        .put(
-            crate::store::to_item(&messages::message_key(tenant, message_id), &message)?,
-            None,
-        )
+        .put(messages::message_item(&message)?, None)
         .await?;
     Ok(())
 }

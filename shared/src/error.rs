@@ -53,6 +53,10 @@ pub enum DomainError {
     /// The resource does not exist in the caller's tenant (or at all: callers cannot tell).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The caller may not do this to the resource, whatever its scopes say (granting a scope
+    /// it lacks, rolling a key more powerful than itself).
+    #[error("{0}")]
+    Forbidden(String),
     /// The request clashes with the current state.
     #[error("{0}")]
     Conflict(String),

@@ -23,6 +23,7 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
         crate::app::Settings {
             root_key_hash: config.root_key_hash,
             delivery: config.delivery.clone(),
+            max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: true,
         },
     )

@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod model;
 pub mod outbound;
+pub mod private_fs;
 pub mod queue;
 #[cfg(feature = "embedded")]
 pub mod serve;

@@ -1,10 +1,11 @@
 //! The SSRF guard: webhook URLs are user input, so a delivery must never reach the deployment's
 //! own network. Refused by default: loopback, private, link-local (cloud metadata included),
 //! CGNAT, multicast, unspecified, broadcast, reserved and documentation ranges, and the IPv6
-//! forms that embed an IPv4 address (IPv4-mapped, IPv4-compatible, 6to4, NAT64, Teredo). The
-//! check runs on IP literals when an endpoint is saved and, at send time, on every address DNS
-//! returns; the HTTP client then connects only to the addresses that passed (the answer is pinned
-//! for the connection: no second lookup that a rebinding attacker could answer differently).
+//! forms that embed an IPv4 address (IPv4-mapped, IPv4-translated, IPv4-compatible, 6to4, NAT64,
+//! Teredo). The check runs on IP literals when an endpoint is saved and, at send time, on every
+//! address DNS returns; the HTTP client then connects only to the addresses that passed (the
+//! answer is pinned for the connection: no second lookup that a rebinding attacker could answer
+//! differently).
 //! `SWITCHBOARD_ALLOW_CIDRS` lists ranges to let through anyway (local development, tests).
 
 use ipnet::IpNet;
@@ -125,6 +126,9 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     if let Some(mapped) = ip.to_ipv4_mapped() {
         return Some(mapped); // ::ffff:a.b.c.d
     }
+    if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return Some(low); // ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765 SIIT)
+    }
     if seg[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_loopback() && !ip.is_unspecified() {
         return Some(low); // ::a.b.c.d (IPv4-compatible, deprecated)
     }
@@ -199,6 +203,28 @@ mod tests {
         ] {
             assert!(internal(ip), "{ip} must be refused");
         }
+    }
+
+    #[test]
+    fn refuses_ipv4_translated_forms_of_refused_addresses() {
+        // ::ffff:0:0/96 (RFC 2765): the embedded IPv4 address decides.
+        for ip in [
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:169.254.169.254",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:192.168.1.1",
+            "::ffff:0:100.64.0.1",
+            "::ffff:0:0.0.0.0",
+            "::ffff:0:7f00:1",
+        ] {
+            assert!(internal(ip), "{ip} must be refused");
+        }
+        for ip in ["::ffff:0:8.8.8.8", "::ffff:0:93.184.216.34"] {
+            assert!(!internal(ip), "{ip} is public");
+        }
+        let policy = AddressPolicy::default();
+        assert!(!policy.permits("::ffff:0:169.254.169.254".parse().expect("ip")));
+        assert!(!policy.permits_saving("::ffff:0:127.0.0.1".parse().expect("ip")));
     }
 
     #[test]

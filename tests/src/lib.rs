@@ -11,7 +11,9 @@
 
 pub mod conformance;
 pub mod harness;
+pub mod heat;
 pub mod receiver;
+pub mod served;
 
 pub use harness::{Harness, Reply, TenantClient, WAIT, assert_problem};
 
@@ -128,7 +130,7 @@ pub fn test_settings(root: Option<KeyHash>) -> Settings {
             schedule: RetrySchedule::parse("0,0.5,1,1,1,1,1,1").expect("schedule"),
             ..DeliverySettings::default()
         },
-        emf_metrics: false,
+        ..Settings::default()
     }
 }
 

@@ -27,6 +27,7 @@ const HTTP_EXPECTED: &[(&str, u16, &str)] = &[
     ("admin-list-api-keys-no-key.json", 401, "/detail"),
     ("admin-list-api-keys.json", 200, "/data/0/id"),
     ("admin-list-tenants.json", 200, "/data/0/id"),
+    ("admin-tenant-recovery-key.json", 201, "/key"),
     ("admin-openapi.json", 200, "/paths/~1v1~1events"),
     ("admin-revoke-api-key.json", 200, "/revoked_at"),
     ("admin-roll-api-key.json", 201, "/key"),

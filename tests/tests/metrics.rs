@@ -233,6 +233,7 @@ async fn serve_exposes_metrics_only_on_its_own_listener() {
     let options = |metrics_addr| switchboard::serve::ServeOptions {
         addr: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.path().to_owned(),
+        limits: Default::default(),
         metrics_addr,
     };
     let running =

@@ -46,18 +46,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Decodes JSON, mapping serde's error to the field it concerns.
+/// Decodes one JSON document, mapping serde's error to the field it concerns. Anything after
+/// the document but whitespace (`{…} garbage`, `{…}{…}`, `{…}]]]`) makes the body malformed: a
+/// proxy, a log or a second parser may read such a body differently from this one.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            return Problem::new(
-                ProblemKind::MalformedJson,
-                format!("the body is not valid JSON: {inner}"),
-            )
-            .with_errors(vec![FieldError::new("body", inner.to_string())]);
+            return malformed(&inner);
+        }
+        // A value error in a body that is not JSON at all is still a malformed body.
+        if let Err(whole) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            && (whole.is_syntax() || whole.is_eof())
+        {
+            return malformed(&whole);
         }
         let message = inner.to_string();
         let message = message
@@ -95,19 +99,32 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 }
             });
         Problem::validation(vec![FieldError::new(field, message)])
-    })
+    })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
 }
 
-/// The raw key a request presents, from `Authorization: Bearer` or `x-api-key`.
+/// 400: the body is not (exactly one) JSON document.
+fn malformed(inner: &serde_json::Error) -> Problem {
+    Problem::new(
+        ProblemKind::MalformedJson,
+        format!("the body is not valid JSON: {inner}"),
+    )
+    .with_errors(vec![FieldError::new("body", inner.to_string())])
+}
+
+/// The raw key a request presents: an `Authorization: Bearer` token, else `x-api-key`. An
+/// `Authorization` header of another scheme (`Basic` added by a proxy or an HTTP client's
+/// defaults) is not ours and does not hide `x-api-key`.
 fn presented_key(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then_some(token.trim());
-    }
-    parts.headers.get("x-api-key")?.to_str().ok()
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    bearer.or_else(|| parts.headers.get("x-api-key")?.to_str().ok())
 }
 
 async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, Problem> {
@@ -151,7 +168,8 @@ impl FromRequestParts<AppState> for Caller {
         match principal(parts, state).await? {
             Principal::Tenant(caller) => Ok(Caller(caller)),
             Principal::Root => Err(Problem::forbidden(
-                "the root key may only create and list tenants; use a tenant API key",
+                "the root key may only create and list tenants and issue recovery keys; use a \
+                 tenant API key",
             )),
         }
     }

@@ -8,20 +8,21 @@ pub mod intake;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod request_id;
 mod schema;
+mod timeout;
 
 use crate::app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use problem::{Problem, ProblemKind};
 use std::sync::Arc;
+use std::time::Duration;
+use tower::util::MapRequestLayer;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 /// What every handler gets.
@@ -31,21 +32,6 @@ pub type AppState = Arc<App>;
 pub const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
 /// The largest webhook body intake reads.
 pub const INTAKE_BODY_LIMIT: usize = 1024 * 1024;
-
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-#[derive(Clone, Copy)]
-struct UlidRequestId;
-
-impl MakeRequestId for UlidRequestId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        ulid::Ulid::new()
-            .to_string()
-            .parse()
-            .ok()
-            .map(RequestId::new)
-    }
-}
 
 /// The admin API router.
 pub fn admin_router(app: AppState) -> Router {
@@ -57,9 +43,20 @@ pub fn intake_router(app: AppState) -> Router {
     finish(intake_routes(), app)
 }
 
-/// Admin and intake on one router, for `serve`.
+/// Admin and intake on one router (tests, custom embeddings).
 pub fn router(app: AppState) -> Router {
     finish(admin_routes().merge(intake_routes()), app)
+}
+
+/// Admin and intake on one router for `serve`, where every request (body and handling) must be
+/// answered within `request_timeout` (a 408 problem otherwise; logged with its request id).
+pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
+    let routes = admin_routes()
+        .merge(intake_routes())
+        .layer(axum::middleware::from_fn(move |request, next| {
+            timeout::limit(request_timeout, request, next)
+        }));
+    finish(routes, app)
 }
 
 fn admin_routes() -> Router<AppState> {
@@ -68,6 +65,7 @@ fn admin_routes() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
+        .route("/v1/tenants/{id}/recovery-key", post(tenants::recovery_key))
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route(
             "/v1/api-keys/{id}",
@@ -100,6 +98,8 @@ fn intake_routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT))
 }
 
+/// The layers every request passes, outermost last: a client's `x-request-id` is kept only if
+/// acceptable (else a ULID is made), the request is traced under it, and it is echoed back.
 fn finish(routes: Router<AppState>, app: AppState) -> Router {
     routes
         .fallback(not_found)
@@ -109,18 +109,13 @@ fn finish(routes: Router<AppState>, app: AppState) -> Router {
             tracing::error!("handler panicked");
             Problem::internal().into_response()
         }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), UlidRequestId))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER.clone(),
+            request_id::UlidRequestId,
+        ))
+        .layer(MapRequestLayer::new(request_id::drop_unacceptable))
 }
 
 async fn not_found() -> Response {

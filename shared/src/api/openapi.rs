@@ -21,7 +21,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     info(title = "Switchboard", description = "Outbound and inbound webhooks, API keys and provider credentials for multi-tenant SaaS."),
     paths(
         health::health, health::openapi,
-        tenants::create, tenants::list,
+        tenants::create, tenants::list, tenants::recovery_key,
         api_keys::list, api_keys::create, api_keys::get, api_keys::update, api_keys::delete,
         api_keys::revoke, api_keys::roll,
         webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete,
@@ -72,7 +72,8 @@ impl utoipa::Modify for Security {
 
 /// Every operation answers errors as `application/problem+json`: documents the statuses any
 /// request can meet (bad input, auth, scope, conflict, size, media type, validation, a down
-/// dependency) on every operation, and moves those the handlers list to that content type.
+/// dependency) on every operation, and moves those the handlers list to that content type,
+/// keeping a description a handler gives (what that status means for that operation).
 struct ProblemResponses;
 
 /// The error statuses every operation documents.
@@ -83,10 +84,10 @@ const PROBLEM_STATUSES: [&str; 9] = [
 impl utoipa::Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let problem = || {
+        let problem = |description: &str| {
             RefOr::T(
                 ResponseBuilder::new()
-                    .description("A problem (RFC 9457)")
+                    .description(description)
                     .content(
                         "application/problem+json",
                         ContentBuilder::new()
@@ -109,7 +110,11 @@ impl utoipa::Modify for ProblemResponses {
             {
                 let responses = &mut op.responses.responses;
                 for status in PROBLEM_STATUSES {
-                    responses.insert(status.to_owned(), problem());
+                    let description = match responses.get(status) {
+                        Some(RefOr::T(r)) if !r.description.is_empty() => r.description.clone(),
+                        _ => "A problem (RFC 9457)".to_owned(),
+                    };
+                    responses.insert(status.to_owned(), problem(&description));
                 }
                 if let Some(body) = &mut op.request_body {
                     optional_not_null(body);

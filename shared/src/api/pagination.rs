@@ -15,7 +15,11 @@ pub const MAX_LIMIT: usize = 250;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ListResponse<T> {
     pub data: Vec<T>,
-    /// Pass as `?cursor=` for the next page; absent on the last page.
+    /// Pass as `?cursor=` for the next page; absent on the last page. A page holds `limit`
+    /// items unless it is the last, or unless its filter had to skip more than 2,000 stored
+    /// records (deleted, or not matching) to fill it: such a page is cut short, may even be
+    /// empty, and still carries `next_cursor`. Follow `next_cursor` until it is absent; an
+    /// empty page is not the end of the list.
     pub next_cursor: Option<String>,
 }
 

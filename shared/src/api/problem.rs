@@ -32,6 +32,12 @@ pub enum ProblemKind {
     Unavailable,
     /// A bug; the cause is logged, never returned.
     Internal,
+    /// The request (its body and its handling) took longer than `serve`'s request timeout.
+    RequestTimeout,
+    /// The request line is over `serve`'s limit (answered before routing).
+    UriTooLong,
+    /// The request headers are over `serve`'s limits (answered before routing).
+    HeaderFieldsTooLarge,
 }
 
 impl ProblemKind {
@@ -48,6 +54,9 @@ impl ProblemKind {
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
@@ -66,6 +75,9 @@ impl ProblemKind {
             Self::Validation => "validation",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::RequestTimeout => "request-timeout",
+            Self::UriTooLong => "uri-too-long",
+            Self::HeaderFieldsTooLarge => "request-header-fields-too-large",
         }
     }
 
@@ -176,6 +188,7 @@ impl From<DomainError> for Problem {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::NotFound(what) => Problem::not_found(what),
+            DomainError::Forbidden(detail) => Problem::forbidden(detail),
             DomainError::Conflict(detail) => Problem::new(ProblemKind::Conflict, detail),
             DomainError::Invalid(errors) => Problem::validation(errors),
             DomainError::Unavailable(cause) => {

@@ -25,7 +25,8 @@ pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    /// The deployment's root key: may create and list tenants, nothing else.
+    /// The deployment's root key: may create and list tenants and issue a tenant's recovery
+    /// key, nothing else.
     Root,
     /// A tenant's API key.
     Tenant(TenantCaller),

@@ -1,5 +1,5 @@
 //! The local key provider for `serve`: a 32-byte master key in a file (created with mode 0600 on
-//! first run) wraps data keys with AES-256-GCM, the encryption context as AAD. Losing the file
+//! first run, in a 0700 directory) wraps data keys with AES-256-GCM, the encryption context as AAD. Losing the file
 //! loses every secret sealed under it: back it up with the data directory.
 
 use super::{CryptoError, DataKey, EncryptionContext, KeyProvider};
@@ -22,8 +22,8 @@ impl LocalKeyProvider {
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
         let err = |e: std::io::Error| CryptoError::KeyFile(format!("{}: {e}", path.display()));
         if !path.exists() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(err)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::private_fs::create_dir(dir).map_err(err)?;
             }
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
@@ -43,6 +43,8 @@ impl LocalKeyProvider {
                 Err(e) => return Err(err(e)),
             }
         }
+        // A key file an older version wrote with a wider mode is narrowed to 0600.
+        crate::private_fs::narrow_if_exists(path).map_err(err)?;
         let bytes = Zeroizing::new(std::fs::read(path).map_err(err)?);
         let master: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
             CryptoError::KeyFile(format!("{} must hold exactly 32 bytes", path.display()))

@@ -34,13 +34,13 @@ impl SendResult {
     }
 }
 
+/// The host has no address a delivery may reach. A name that does not resolve and a name that
+/// resolves only to refused (internal) addresses get this same error, code and text: told
+/// apart, the attempt log would let a tenant probe which internal host names exist. Which of
+/// the two it was goes to the log only.
 #[derive(Debug, thiserror::Error)]
-#[error("every address of the host is internal (blocked by the SSRF guard)")]
-struct Blocked;
-
-#[derive(Debug, thiserror::Error)]
-#[error("DNS lookup failed: {0}")]
-struct DnsFailed(String);
+#[error("the host has no address deliveries may reach (no public address, or none at all)")]
+struct NoReachableAddress;
 
 /// Resolves with the system resolver and keeps only permitted addresses; reqwest then connects to
 /// exactly these, so the answer is pinned for the connection.
@@ -52,18 +52,32 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
         Box::pin(async move {
-            if !policy.resolves_names() && !name.as_str().eq_ignore_ascii_case("localhost") {
-                return Err(Box::new(Blocked) as Box<dyn std::error::Error + Send + Sync>);
+            let host = name.as_str();
+            let unreachable =
+                || Box::new(NoReachableAddress) as Box<dyn std::error::Error + Send + Sync>;
+            if !policy.resolves_names() && !host.eq_ignore_ascii_case("localhost") {
+                tracing::info!(
+                    host,
+                    "delivery host not looked up: egress is allow-list only"
+                );
+                return Err(unreachable());
             }
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                    Box::new(DnsFailed(e.to_string()))
-                })?
-                .collect();
-            let allowed = policy.filter(found);
+            let found: Vec<SocketAddr> = match tokio::net::lookup_host((host, 0)).await {
+                Ok(found) => found.collect(),
+                Err(e) => {
+                    tracing::info!(host, error = %e, "delivery host did not resolve");
+                    return Err(unreachable());
+                }
+            };
+            let allowed = policy.filter(found.iter().copied());
             if allowed.is_empty() {
-                return Err(Box::new(Blocked) as Box<dyn std::error::Error + Send + Sync>);
+                let refused: Vec<IpAddr> = found.iter().map(SocketAddr::ip).collect();
+                tracing::warn!(
+                    host,
+                    ?refused,
+                    "delivery host resolved only to refused addresses"
+                );
+                return Err(unreachable());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -138,9 +152,10 @@ impl DeliveryClient {
         if let Some(ip) = literal
             && !self.policy.permits(ip)
         {
+            tracing::warn!(%ip, "delivery URL names a refused address");
             return fail(
                 ErrorCode::BlockedAddress,
-                format!("{ip} is an internal address"),
+                format!("{ip} is not an address deliveries may reach"),
             );
         }
         let exchange = async {
@@ -193,11 +208,8 @@ impl DeliveryClient {
 fn classify(e: &reqwest::Error) -> (ErrorCode, String) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
-        if err.is::<Blocked>() {
+        if err.is::<NoReachableAddress>() {
             return (ErrorCode::BlockedAddress, err.to_string());
-        }
-        if err.is::<DnsFailed>() {
-            return (ErrorCode::Dns, err.to_string());
         }
         source = err.source();
     }

@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use client::{DeliveryClient, SendResult};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use schedule::RetrySchedule;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,12 +125,12 @@ impl Engine {
             endpoint: endpoint_id,
         } = *job;
         let Some(endpoint) = ob.endpoint(tenant, endpoint_id).await? else {
-            self.skip(tenant, message_id, endpoint_id, "endpoint deleted")
+            self.skip(message_id, endpoint_id, "endpoint deleted")
                 .await?;
             return Ok(Outcome::Done);
         };
         if !endpoint.enabled {
-            self.skip(tenant, message_id, endpoint_id, "endpoint disabled")
+            self.skip(message_id, endpoint_id, "endpoint disabled")
                 .await?;
             return Ok(Outcome::Done);
         }
@@ -139,7 +140,7 @@ impl Engine {
                 "the event expired before it could be delivered".into(),
             ));
         };
-        let previous = messages::get_delivery(store, tenant, message_id, endpoint_id).await?;
+        let previous = messages::get_delivery(store, message_id, endpoint_id).await?;
         match previous.as_ref().map(|d| (d.status, d.attempts)) {
             // A redelivered job whose outcome is already recorded.
             Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => {
@@ -196,7 +197,7 @@ impl Engine {
             next_attempt_at: next_at,
             updated_at: now,
         };
-        messages::record_attempt(store, tenant, &attempt, &delivery, ob.expiry()).await?;
+        messages::record_attempt(store, &attempt, &delivery, ob.expiry()).await?;
         ob.metrics().attempt(status.into(), result.duration);
         tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
         status = ?result.status, error = ?result.error.as_ref().map(|(c, _)| c), "delivery attempt");
@@ -253,12 +254,15 @@ impl Engine {
         let timestamp = Utc::now().timestamp();
         let id = message.id.to_string();
         let signature = signature_header(&keys, &id, timestamp, message.body.as_bytes());
-        let mut headers = HeaderMap::with_capacity(4 + endpoint.headers.len());
-        for (name, value) in &endpoint.headers {
-            if let (Ok(n), Ok(v)) = (
+        let custom = self.outbound.delivery_headers(endpoint).await?;
+        let mut headers = HeaderMap::with_capacity(4 + custom.len());
+        for (name, value) in custom.iter() {
+            if let (Ok(n), Ok(mut v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
+                HeaderValue::from_str(value.expose_secret()),
             ) {
+                // Kept out of any debug output of the request.
+                v.set_sensitive(true);
                 headers.insert(n, v);
             }
         }
@@ -319,7 +323,6 @@ impl Engine {
 
     async fn skip(
         &self,
-        tenant: TenantId,
         message: MessageId,
         endpoint: EndpointId,
         why: &str,
@@ -331,7 +334,7 @@ impl Engine {
             Utc::now(),
         );
         let ob = self.outbound.as_ref();
-        messages::put_delivery(ob.store(), tenant, message, &delivery, ob.expiry()).await?;
+        messages::put_delivery(ob.store(), message, &delivery, ob.expiry()).await?;
         ob.metrics().delivery(DeliveryOutcome::Skipped);
         Ok(())
     }
@@ -412,10 +415,7 @@ impl Engine {
         ttl: ob.expiry(),
     };
         ob.store()
-            .put(
-                crate::store::to_item(&messages::message_key(tenant, id), &message)?,
-                None,
-            )
+            .put(messages::message_item(&message)?, None)
             .await?;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
         let result = self.send(&endpoint, &message, timeout).await?;
@@ -433,7 +433,7 @@ impl Engine {
             next_attempt_at: None,
             updated_at: Utc::now(),
         };
-        messages::record_attempt(ob.store(), tenant, &attempt, &delivery, ob.expiry()).await?;
+        messages::record_attempt(ob.store(), &attempt, &delivery, ob.expiry()).await?;
         Ok(attempt)
     }
 
@@ -441,8 +441,7 @@ impl Engine {
     /// gave up on it, or the event expired), so the event's status tells the truth.
     pub async fn mark_dead(&self, job: &DeliverJob, reason: &str) -> Result<(), DomainError> {
         let ob = self.outbound.as_ref();
-        let previous =
-            messages::get_delivery(ob.store(), job.tenant, job.message, job.endpoint).await?;
+        let previous = messages::get_delivery(ob.store(), job.message, job.endpoint).await?;
         let mut delivery = previous.unwrap_or_else(|| {
             Delivery::unattempted(job.endpoint, DeliveryStatus::Failed, None, Utc::now())
         });
@@ -450,6 +449,6 @@ impl Engine {
         delivery.last_error = Some(reason.to_owned());
         delivery.next_attempt_at = None;
         delivery.updated_at = Utc::now();
-        messages::put_delivery(ob.store(), job.tenant, job.message, &delivery, ob.expiry()).await
+        messages::put_delivery(ob.store(), job.message, &delivery, ob.expiry()).await
     }
 }

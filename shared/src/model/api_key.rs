@@ -25,6 +25,10 @@ pub struct ApiKey {
     pub usage_count: u64,
     #[serde(default)]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The key a roll replaced this one with. A rolled key only ever runs out: its expiry
+    /// cannot be moved and it cannot be rolled again, so its secret cannot be revived.
+    #[serde(default)]
+    pub replaced_by: Option<KeyId>,
     /// Bumped by every change, usage flushes included; writes are conditional on it.
     pub version: u64,
 }
@@ -71,6 +75,12 @@ impl ApiKeyStatus {
 }
 
 impl ApiKey {
+    /// Whether the key works now and holds `admin`: what the lockout guard
+    /// ([`crate::tenancy::last_admin`]) keeps at least one of per tenant.
+    pub fn is_active_admin(&self, now: DateTime<Utc>) -> bool {
+        self.status(now) == ApiKeyStatus::Active && self.scopes.contains(&Scope::Admin)
+    }
+
     pub fn status(&self, now: DateTime<Utc>) -> ApiKeyStatus {
         if self.revoked_at.is_some() {
             ApiKeyStatus::Revoked
@@ -90,6 +100,18 @@ pub struct NewApiKey {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// 403 unless `held` (the caller's scopes) grants every scope of `requested`: a key may only
+/// hand out what it could do itself. `doing` says what was refused (`grant`, `roll a key with`).
+pub fn check_grant(held: &[Scope], requested: &[Scope], doing: &str) -> Result<(), DomainError> {
+    match Scope::first_ungranted(held, requested) {
+        None => Ok(()),
+        Some(scope) => Err(DomainError::Forbidden(format!(
+            "this API key cannot {doing} the `{scope}` scope: a key may only grant scopes it \
+             holds (`admin` holds them all)"
+        ))),
+    }
 }
 
 fn parse_scopes(scopes: &[Scope]) -> Result<Vec<Scope>, FieldError> {
@@ -157,8 +179,23 @@ impl ApiKeyChange {
         Ok(change)
     }
 
-    /// Applies the change to a key record.
-    pub fn apply(&self, key: &mut ApiKey) {
+    /// Applies the change to a key record at `now`. A new expiry is refused (409) on a key that
+    /// was rolled or has expired: that would bring a retired secret back.
+    pub fn apply(&self, key: &mut ApiKey, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.expires_at.is_some() {
+            if key.replaced_by.is_some() {
+                return Err(DomainError::Conflict(
+                    "this API key was rolled: its old secret only runs out, so its expiry \
+                     cannot be moved (change the new key instead)"
+                        .into(),
+                ));
+            }
+            if key.expires_at.is_some_and(|t| t <= now) {
+                return Err(DomainError::Conflict(
+                    "this API key has expired: its expiry cannot be moved; create a new key".into(),
+                ));
+            }
+        }
         if let Some(name) = &self.name {
             key.name.clone_from(name);
         }
@@ -171,6 +208,7 @@ impl ApiKeyChange {
         if let Some(enabled) = self.enabled {
             key.enabled = enabled;
         }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ use crate::crypto::Envelope;
 use crate::error::{DomainError, FieldError};
 use crate::ssrf::AddressPolicy;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -16,7 +17,18 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_EVENT_TYPES: usize = 64;
 pub const MAX_HEADERS: usize = 20;
+/// Header names are bounded too (the `http` crate alone allows 64 KiB), so that an endpoint record
+/// stays far below DynamoDB's 400 KB item limit whatever its headers.
+pub const MAX_HEADER_NAME: usize = 256;
 pub const MAX_HEADER_VALUE: usize = 1024;
+/// The longest event type name; a pattern may add `.*`.
+pub const MAX_EVENT_TYPE_LEN: usize = 128;
+/// The most secrets that sign at once: the newest plus at most 4 in their grace period. Every
+/// valid secret adds a signature to every delivery, so without a bound repeated rotations make
+/// a header receivers refuse (431) and an endpoint record over DynamoDB's item limit.
+pub const MAX_SIGNING_SECRETS: usize = 5;
+/// A header value this short is masked whole: showing its last 4 characters would give most of it away.
+pub const MASK_MIN_LEN: usize = 12;
 pub const MAX_DESCRIPTION: usize = 512;
 pub const MAX_RATE_LIMIT: u32 = 10_000;
 /// Headers Switchboard sets itself or that would break the request.
@@ -46,6 +58,54 @@ pub struct StoredSecret {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// Custom delivery headers as validated: lowercased names, and values kept secret because
+/// receivers' credentials (`authorization`, API keys) travel in them.
+pub type HeaderValues = BTreeMap<String, SecretString>;
+
+/// An endpoint's custom headers as stored: every value sealed in one envelope (one key-provider
+/// call to save them, one per process and cache period to send them), plus a masked hint per
+/// name so that views never decrypt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SealedHeaders {
+    /// Distinguishes each sealing: part of the encryption context and of the cache key, so a
+    /// change of headers takes effect at once.
+    pub id: String,
+    /// Each header name with its value masked ([`mask`]).
+    pub masked: BTreeMap<String, String>,
+    /// The JSON object `{name: value}`.
+    pub sealed: Envelope,
+}
+
+/// Headers of records written before header values were sealed, kept in clear as they were: read
+/// so that those endpoints keep working (masked in views), and replaced by [`SealedHeaders`]
+/// when the endpoint is next updated or its secret rotated. Debug shows the names only.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LegacyHeaders(pub BTreeMap<String, String>);
+
+impl LegacyHeaders {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for LegacyHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// How a header value is shown: `***` and its last 4 characters, or `***` alone when it is
+/// shorter than [`MASK_MIN_LEN`].
+pub fn mask(value: &str) -> String {
+    let count = value.chars().count();
+    if count < MASK_MIN_LEN {
+        return "***".to_owned();
+    }
+    let tail: String = value.chars().skip(count - 4).collect();
+    format!("***{tail}")
+}
+
 /// An endpoint as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
@@ -53,12 +113,22 @@ pub struct Endpoint {
     pub tenant_id: TenantId,
     pub url: String,
     pub event_types: Vec<String>,
-    pub headers: BTreeMap<String, String>,
+    /// Custom headers sent with every delivery, sealed; `None` when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_headers: Option<SealedHeaders>,
+    /// Custom headers of a record written before headers were sealed (stored as `headers`).
+    #[serde(
+        default,
+        rename = "headers",
+        skip_serializing_if = "LegacyHeaders::is_empty"
+    )]
+    pub legacy_headers: LegacyHeaders,
     pub description: String,
     pub enabled: bool,
     pub timeout_ms: u32,
     pub max_attempts: u32,
     pub rate_limit_per_s: Option<u32>,
+    /// Newest first; at most [`MAX_SIGNING_SECRETS`].
     pub secrets: Vec<StoredSecret>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -81,11 +151,27 @@ impl Endpoint {
             .any(|p| pattern_matches(p, event_type))
     }
 
-    /// The secrets that sign now: the current one and those still in their grace period.
+    /// The secrets that sign now: the current one and those still in their grace period, newest
+    /// first and never more than [`MAX_SIGNING_SECRETS`] (also for records written before the cap).
     pub fn signing_secrets(&self, now: DateTime<Utc>) -> impl Iterator<Item = &StoredSecret> {
         self.secrets
             .iter()
             .filter(move |s| s.expires_at.is_none_or(|t| t > now))
+            .take(MAX_SIGNING_SECRETS)
+    }
+
+    /// Each custom header name with its value masked, for views.
+    pub fn masked_headers(&self) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = self
+            .legacy_headers
+            .0
+            .iter()
+            .map(|(name, value)| (name.clone(), mask(value)))
+            .collect();
+        if let Some(sealed) = &self.sealed_headers {
+            out.extend(sealed.masked.clone());
+        }
+        out
     }
 }
 
@@ -108,7 +194,7 @@ fn valid_segment(s: &str) -> bool {
 
 /// Checks an event type name: dotted segments of letters, digits, `_` and `-`.
 pub fn validate_event_type(field: &str, name: &str) -> Result<(), FieldError> {
-    if name.len() > 128 || !name.split('.').all(valid_segment) {
+    if name.len() > MAX_EVENT_TYPE_LEN || !name.split('.').all(valid_segment) {
         return Err(FieldError::new(
             field,
             "must be dotted segments of letters, digits, `_` or `-` (e.g. `ticket.created`)",
@@ -132,7 +218,9 @@ fn validate_pattern(field: &str, pattern: &str) -> Result<(), FieldError> {
     }
 }
 
-/// Checks a delivery URL: http(s), no credentials, not an internal address literal.
+/// Checks a delivery URL: http(s), no credentials, a port other than 0, not an internal address
+/// literal, and at most [`MAX_URL_LEN`] characters also once normalised (percent-encoding and
+/// punycode can make it longer than what was sent).
 pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError> {
     let err = |m: &str| FieldError::new("url", m);
     if raw.len() > MAX_URL_LEN {
@@ -151,6 +239,9 @@ pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError
     if !url.username().is_empty() || url.password().is_some() {
         return Err(err("must not carry credentials; use `headers` instead"));
     }
+    if url.port() == Some(0) {
+        return Err(err("must not use port 0"));
+    }
     let ip = match url.host() {
         None => return Err(err("must have a host")),
         Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
@@ -167,7 +258,11 @@ pub fn parse_url(raw: &str, policy: &AddressPolicy) -> Result<String, FieldError
             "points at a private, loopback or otherwise internal address (see SWITCHBOARD_ALLOW_CIDRS)",
         ));
     }
-    Ok(url.to_string())
+    let normalised = url.to_string();
+    if normalised.len() > MAX_URL_LEN {
+        return Err(err("must be at most 2048 characters once percent-encoded"));
+    }
+    Ok(normalised)
 }
 
 /// Whether `raw` has the shape the OpenAPI document's `url` pattern describes (kept in step by
@@ -219,10 +314,9 @@ fn has_url_shape(raw: &str) -> bool {
         && tail.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Checks custom delivery headers: valid, not reserved, at most 20; names lowercased.
-pub fn parse_headers(
-    headers: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, FieldError> {
+/// Checks custom delivery headers: valid, not reserved, at most 20, names of at most 256 and
+/// values of at most 1024 characters; names lowercased, values kept secret.
+pub fn parse_headers(headers: &BTreeMap<String, String>) -> Result<HeaderValues, FieldError> {
     if headers.len() > MAX_HEADERS {
         return Err(FieldError::new(
             "headers",
@@ -233,6 +327,12 @@ pub fn parse_headers(
     for (name, value) in headers {
         let field = format!("headers.{name}");
         let lower = name.to_ascii_lowercase();
+        if lower.len() > MAX_HEADER_NAME {
+            return Err(FieldError::new(
+                "headers",
+                format!("header names must be at most {MAX_HEADER_NAME} characters"),
+            ));
+        }
         if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
             return Err(FieldError::new(field, "not a valid header name"));
         }
@@ -249,7 +349,15 @@ pub fn parse_headers(
                 "must be a header value of at most 1024 visible ASCII characters",
             ));
         }
-        out.insert(lower, value.clone());
+        if out
+            .insert(lower, SecretString::from(value.clone()))
+            .is_some()
+        {
+            return Err(FieldError::new(
+                field,
+                "is given twice (header names are case-insensitive)",
+            ));
+        }
     }
     Ok(out)
 }
@@ -259,7 +367,7 @@ pub fn parse_headers(
 pub struct EndpointSettings {
     pub url: String,
     pub event_types: Vec<String>,
-    pub headers: BTreeMap<String, String>,
+    pub headers: HeaderValues,
     pub description: String,
     pub enabled: bool,
     pub timeout_ms: u32,
@@ -273,7 +381,9 @@ pub struct EndpointSettings {
 pub struct EndpointChange {
     pub url: Option<String>,
     pub event_types: Option<Vec<String>>,
-    pub headers: Option<BTreeMap<String, String>>,
+    /// New headers in clear: the repository seals them and sets them itself, so
+    /// [`EndpointChange::apply`] leaves headers alone.
+    pub headers: Option<HeaderValues>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
     pub timeout_ms: Option<u32>,
@@ -282,16 +392,14 @@ pub struct EndpointChange {
 }
 
 impl EndpointChange {
-    /// Applies the change; re-enabling clears why Switchboard disabled the endpoint.
+    /// Applies the change but for `headers` (see the field); re-enabling clears why Switchboard
+    /// disabled the endpoint.
     pub fn apply(&self, endpoint: &mut Endpoint) {
         if let Some(url) = &self.url {
             endpoint.url.clone_from(url);
         }
         if let Some(types) = &self.event_types {
             endpoint.event_types.clone_from(types);
-        }
-        if let Some(headers) = &self.headers {
-            endpoint.headers.clone_from(headers);
         }
         if let Some(d) = &self.description {
             endpoint.description.clone_from(d);
@@ -396,6 +504,7 @@ pub fn rotation_grace(seconds: Option<i64>) -> Result<chrono::Duration, DomainEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     fn globs_match_as_documented() {
@@ -454,11 +563,116 @@ mod tests {
         assert_eq!(
             parse_headers(&ok)
                 .ok()
-                .and_then(|h| h.get("x-tenant").cloned())
+                .and_then(|h| h.get("x-tenant").map(|v| v.expose_secret().to_owned()))
                 .as_deref(),
             Some("acme")
         );
         let bad_value = BTreeMap::from([("x-a".to_owned(), "line\nbreak".to_owned())]);
         assert!(parse_headers(&bad_value).is_err());
+    }
+
+    #[test]
+    fn header_names_are_bounded_and_unique() {
+        let long = BTreeMap::from([("x".repeat(MAX_HEADER_NAME + 1), "v".to_owned())]);
+        assert_eq!(
+            parse_headers(&long).err().map(|e| e.field),
+            Some("headers".to_owned())
+        );
+        let longest = BTreeMap::from([("x".repeat(MAX_HEADER_NAME), "v".to_owned())]);
+        assert!(parse_headers(&longest).is_ok());
+        let twice = BTreeMap::from([
+            ("X-A".to_owned(), "1".to_owned()),
+            ("x-a".to_owned(), "2".to_owned()),
+        ]);
+        assert!(parse_headers(&twice).is_err());
+    }
+
+    #[test]
+    fn masks_show_at_most_the_last_four_characters() {
+        assert_eq!(mask("Bearer sk_live_abcd1234"), "***1234");
+        assert_eq!(mask("short"), "***");
+        assert_eq!(mask(&"x".repeat(MASK_MIN_LEN - 1)), "***");
+    }
+
+    #[test]
+    fn port_zero_and_long_normalised_urls_are_refused() {
+        let strict = AddressPolicy::default();
+        for bad in ["https://example.com:0/hook", "http://example.com:00/"] {
+            assert_eq!(
+                parse_url(bad, &strict).err().map(|e| e.field),
+                Some("url".to_owned()),
+                "{bad}"
+            );
+        }
+        // 700 characters that percent-encode to 2,100.
+        let long = format!("https://example.com/{}", "<".repeat(700));
+        assert!(long.len() <= MAX_URL_LEN);
+        assert!(parse_url(&long, &strict).is_err());
+        assert!(parse_url("https://example.com:8443/", &strict).is_ok());
+    }
+
+    #[test]
+    fn at_most_five_secrets_sign() {
+        let now = Utc::now();
+        let secret = |n: i64| StoredSecret {
+            id: n.to_string(),
+            sealed: Envelope {
+                v: 1,
+                alg: "AES-256-GCM".into(),
+                key_id: "k".into(),
+                wrapped_key: String::new(),
+                nonce: String::new(),
+                ciphertext: String::new(),
+            },
+            created_at: now,
+            expires_at: (n > 0).then(|| now + chrono::Duration::hours(n)),
+        };
+        let endpoint = Endpoint {
+            id: EndpointId::generate(),
+            tenant_id: TenantId::generate(),
+            url: "https://example.com/".into(),
+            event_types: vec!["*".into()],
+            sealed_headers: None,
+            legacy_headers: LegacyHeaders::default(),
+            description: String::new(),
+            enabled: true,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            rate_limit_per_s: None,
+            secrets: (0..9).map(secret).collect(),
+            created_at: now,
+            updated_at: now,
+            disabled_reason: None,
+            failing_since: None,
+            deleted_at: None,
+            version: 1,
+        };
+        let ids: Vec<&str> = endpoint
+            .signing_secrets(now)
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(ids, ["0", "1", "2", "3", "4"]);
+    }
+
+    #[test]
+    fn legacy_clear_headers_are_read_and_masked() {
+        let stored = serde_json::json!({
+            "id": EndpointId::generate(), "tenant_id": TenantId::generate(),
+            "url": "https://example.com/", "event_types": ["*"],
+            "headers": {"authorization": "Bearer 0123456789abcdef"},
+            "description": "", "enabled": true, "timeout_ms": 15000, "max_attempts": 8,
+            "rate_limit_per_s": null, "secrets": [],
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "version": 1
+        });
+        let endpoint: Endpoint = serde_json::from_value(stored).expect("legacy record");
+        assert_eq!(
+            endpoint
+                .masked_headers()
+                .get("authorization")
+                .map(String::as_str),
+            Some("***cdef")
+        );
+        assert!(!format!("{endpoint:?}").contains("0123456789abcdef"));
     }
 }

@@ -52,6 +52,11 @@ macro_rules! define_id {
                 chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
             }
 
+            /// The ULID inside (store keys shard by its random bits).
+            pub const fn ulid(&self) -> ulid::Ulid {
+                self.0
+            }
+
             /// Wraps a known ULID (fixtures, migrations).
             pub const fn from_ulid(ulid: ulid::Ulid) -> Self {
                 Self(ulid)

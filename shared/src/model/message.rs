@@ -1,6 +1,7 @@
 //! Published events (messages), their per-destination delivery state, and delivery attempts.
 
 use super::endpoint::validate_event_type;
+use super::event_data;
 use super::{AttemptId, EndpointId, MessageId, TenantId};
 use crate::error::{DomainError, Errors, FieldError};
 use chrono::{DateTime, Utc};
@@ -26,15 +27,18 @@ pub struct Message {
 }
 
 impl Message {
-    /// The event's `data`, parsed from the stored body. A body that does not parse is corrupt
-    /// data: an error, never a silent `null`.
-    pub fn data(&self) -> Result<serde_json::Value, DomainError> {
+    /// The event's `data` exactly as stored, signed and delivered. It is handed out raw, not
+    /// re-parsed: data published before publish checked it (deeply nested, `1e999999`, lone
+    /// surrogates) is still shown as it was sent, never as `null` and never as an error. A body
+    /// with no `data` at all is corrupt: an error.
+    pub fn data(&self) -> Result<Box<RawValue>, DomainError> {
         #[derive(Deserialize)]
-        struct Body {
-            data: serde_json::Value,
+        struct Body<'a> {
+            #[serde(borrow)]
+            data: &'a RawValue,
         }
         serde_json::from_str::<Body>(&self.body)
-            .map(|b| b.data)
+            .map(|b| b.data.to_owned())
             .map_err(|e| DomainError::Internal(format!("stored body of {}: {e}", self.id)))
     }
 }
@@ -48,15 +52,29 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// Checks the type's shape and the key's length; `data` is any JSON up to 256 KiB (the API
-    /// answers a larger one 413 before it gets here).
+    /// Checks the type's shape (and that it is not one of Switchboard's own), that `data` is
+    /// JSON every reader accepts ([`event_data::check`]), and the key's length. `data` is at
+    /// most 256 KiB: the API answers a larger one 413 before it gets here.
     pub fn parse(
         event_type: String,
         data: Box<RawValue>,
         idempotency_key: Option<String>,
     ) -> Result<Self, DomainError> {
         let mut errors = Errors::default();
-        errors.take(validate_event_type("type", &event_type));
+        if errors
+            .take(validate_event_type("type", &event_type))
+            .is_some()
+            && is_reserved(&event_type)
+        {
+            errors.push(FieldError::new(
+                "type",
+                "the namespaces `webhook.`, `integration.`, `api_key.` and `switchboard.` are \
+                 reserved for Switchboard's own events",
+            ));
+        }
+        if let Err(e) = event_data::check(data.get()) {
+            errors.push(FieldError::new("data", e.to_string()));
+        }
         if let Some(key) = &idempotency_key
             && (key.is_empty()
                 || key.len() > MAX_IDEMPOTENCY_KEY
@@ -74,6 +92,20 @@ impl NewEvent {
             idempotency_key,
         })
     }
+}
+
+/// The first segments of the event types Switchboard publishes itself (`webhook.disabled`,
+/// `integration.event_failed`, `api_key.expiring`, …). A tenant may subscribe to them but not
+/// publish into them, or a receiver could not tell a forged `webhook.disabled` from a real one.
+pub const RESERVED_NAMESPACES: [&str; 4] = ["webhook", "integration", "api_key", "switchboard"];
+
+/// Whether `event_type` lies in a reserved namespace. Compared without regard to ASCII case,
+/// since receivers may compare types that way.
+pub fn is_reserved(event_type: &str) -> bool {
+    let first = event_type.split('.').next().unwrap_or(event_type);
+    RESERVED_NAMESPACES
+        .iter()
+        .any(|ns| first.eq_ignore_ascii_case(ns))
 }
 
 /// The outcome of a publish.
@@ -163,19 +195,21 @@ pub enum ErrorCode {
     Timeout,
     /// The connection could not be made or broke.
     Connection,
-    /// The host name did not resolve.
-    Dns,
-    /// The host resolved only to addresses the SSRF guard refuses.
+    /// The host has no address a delivery may reach: its name did not resolve, or resolved
+    /// only to addresses the SSRF guard refuses, or the URL names such an address. One code
+    /// (and one message) for all of these, so that a tenant cannot use the attempt log to learn
+    /// which internal host names exist; the log records which it was. Attempts stored with the
+    /// former `dns` code read as this one.
+    #[serde(alias = "dns")]
     BlockedAddress,
     /// The receiver answered with a non-2xx status.
     HttpStatus,
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 4] = [
         Self::Timeout,
         Self::Connection,
-        Self::Dns,
         Self::BlockedAddress,
         Self::HttpStatus,
     ];
@@ -200,4 +234,64 @@ pub struct Attempt {
     /// When the next attempt is due, if one is scheduled.
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).expect("raw")
+    }
+
+    fn fields(result: Result<NewEvent, DomainError>) -> Vec<String> {
+        match result {
+            Err(DomainError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reserved_namespaces_are_refused_to_tenants() {
+        for t in [
+            "webhook.disabled",
+            "webhook.test",
+            "Webhook.Disabled",
+            "integration.event_failed",
+            "api_key.expiring",
+            "switchboard.anything.at.all",
+            "webhook",
+        ] {
+            assert_eq!(
+                fields(NewEvent::parse(t.into(), raw("{}"), None)),
+                ["type"],
+                "{t}"
+            );
+        }
+        for t in [
+            "webhooks.created",
+            "ticket.webhook.disabled",
+            "api-key.x",
+            "integrations",
+        ] {
+            assert!(NewEvent::parse(t.into(), raw("{}"), None).is_ok(), "{t}");
+        }
+    }
+
+    #[test]
+    fn stored_data_is_returned_as_sent() {
+        let message = Message {
+            id: MessageId::generate(),
+            tenant_id: TenantId::generate(),
+            event_type: "x.y".into(),
+            body: r#"{"type":"x.y","timestamp":"t","data":[1e999999,"\ud800"]}"#.into(),
+            created_at: Utc::now(),
+            destinations: vec![],
+            ttl: 0,
+        };
+        assert_eq!(
+            message.data().map(|d| d.get().to_owned()).ok().as_deref(),
+            Some(r#"[1e999999,"\ud800"]"#)
+        );
+    }
 }

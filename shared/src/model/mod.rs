@@ -2,10 +2,12 @@
 
 pub mod api_key;
 pub mod endpoint;
+pub mod event_data;
 pub mod ids;
 pub mod message;
 pub mod scope;
 pub mod tenant;
+pub mod text;
 
 pub use ids::*;
 pub use scope::Scope;

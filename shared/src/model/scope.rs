@@ -57,6 +57,16 @@ impl Scope {
     pub fn any_grants(held: &[Scope], required: Scope) -> bool {
         held.iter().any(|s| s.grants(required))
     }
+
+    /// The first scope of `requested` that `held` does not grant. A key may hand out (create,
+    /// rescope to, roll into a new secret) only what it could do itself, so that `api_keys:write`
+    /// is not a way to `admin`.
+    pub fn first_ungranted(held: &[Scope], requested: &[Scope]) -> Option<Scope> {
+        requested
+            .iter()
+            .copied()
+            .find(|&s| !Self::any_grants(held, s))
+    }
 }
 
 impl std::fmt::Display for Scope {
@@ -76,6 +86,24 @@ mod tests {
         assert!(!Scope::WebhooksRead.grants(Scope::WebhooksWrite));
         assert!(!Scope::EventsRead.grants(Scope::EventsPublish));
         assert!(!Scope::ApiKeysWrite.grants(Scope::Admin));
+    }
+
+    #[test]
+    fn a_key_grants_only_what_it_holds() {
+        use Scope::*;
+        assert_eq!(
+            Scope::first_ungranted(&[ApiKeysWrite], &[Admin]),
+            Some(Admin)
+        );
+        assert_eq!(
+            Scope::first_ungranted(&[ApiKeysWrite, WebhooksWrite], &[WebhooksRead, EventsRead]),
+            Some(EventsRead)
+        );
+        assert_eq!(
+            Scope::first_ungranted(&[WebhooksWrite], &[WebhooksRead, WebhooksWrite]),
+            None
+        );
+        assert_eq!(Scope::first_ungranted(&[Admin], &Scope::ALL), None);
     }
 
     #[test]

@@ -13,8 +13,8 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
 }
 
-/// Checks a display name (at most 128 characters, not blank, no control characters) and
-/// trims it.
+/// Checks a display name (at most 128 characters, not blank, none of the characters
+/// [`super::text`] refuses) and trims it.
 pub fn validate_name(field: &str, raw: &str) -> Result<String, FieldError> {
     let name = raw.trim();
     if name.is_empty() {
@@ -23,10 +23,13 @@ pub fn validate_name(field: &str, raw: &str) -> Result<String, FieldError> {
     if raw.chars().count() > 128 {
         return Err(FieldError::new(field, "must be at most 128 characters"));
     }
-    if name.chars().any(char::is_control) {
+    if let Some(code) = super::text::first_refused(raw) {
         return Err(FieldError::new(
             field,
-            "must not contain control characters",
+            format!(
+                "must not contain {code}: control, bidi and other invisible formatting \
+                 characters are refused"
+            ),
         ));
     }
     Ok(name.to_owned())

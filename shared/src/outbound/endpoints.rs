@@ -1,17 +1,22 @@
-//! The endpoint repository and lifecycle: create (with a signing secret), list, view, update,
-//! soft delete, rotate the secret.
+//! The endpoint repository and lifecycle: create (with a signing secret, within the tenant's
+//! cap), list, view, update, soft delete, rotate the secret. Custom headers are sealed on the
+//! way in ([`super::headers`]).
 
-use super::Outbound;
+use super::{Outbound, headers};
 use crate::crypto::envelope;
 use crate::error::DomainError;
-use crate::model::endpoint::{Endpoint, EndpointChange, EndpointSettings, StoredSecret};
+use crate::model::endpoint::{
+    Endpoint, EndpointChange, EndpointSettings, LegacyHeaders, MAX_SIGNING_SECRETS, SealedHeaders,
+    StoredSecret,
+};
 use crate::model::{EndpointId, TenantId};
 use crate::signing::standard::SigningKey;
 use crate::store::versioned::{self, Versioned};
-use crate::store::{Condition, ItemKey, Query, Store, from_item, query_records, to_item};
+use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, query_kept, to_item};
 use crate::tenancy::tenant_pk;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 pub const SK_PREFIX: &str = "EP#";
 /// Signing secrets are 32 random bytes (Standard Webhooks allows 24–64).
@@ -29,6 +34,62 @@ impl Versioned for Endpoint {
 
 pub fn record_key(tenant: TenantId, id: EndpointId) -> ItemKey {
     ItemKey::new(tenant_pk(tenant), format!("{SK_PREFIX}{id}"))
+}
+
+/// How many live endpoints a tenant has. Every create and delete changes it in the same
+/// transaction as the endpoint, conditional on its version, so that concurrent creates cannot
+/// pass the cap together.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LiveCount {
+    live: usize,
+    version: u64,
+}
+
+fn count_key(tenant: TenantId) -> ItemKey {
+    ItemKey::new(tenant_pk(tenant), "EPCOUNT")
+}
+
+/// The tenant's count and the condition that writing its successor needs. A tenant without a
+/// count item yet (new, or from before the cap) has its live endpoints counted once.
+async fn live_count(
+    store: &dyn Store,
+    tenant: TenantId,
+) -> Result<(LiveCount, Condition), DomainError> {
+    match store.get(&count_key(tenant)).await? {
+        Some(item) => {
+            let count: LiveCount = from_item(item)?;
+            let condition = Condition::VersionEquals(count.version);
+            Ok((count, condition))
+        }
+        None => {
+            let live = all(store, tenant).await?.len();
+            Ok((LiveCount { live, version: 0 }, Condition::Absent))
+        }
+    }
+}
+
+/// The write that moves the tenant's count to `live`, conditional on the count read.
+fn count_write(
+    tenant: TenantId,
+    read: &(LiveCount, Condition),
+    live: usize,
+) -> Result<TxOp, DomainError> {
+    let (count, condition) = read;
+    let next = LiveCount {
+        live,
+        version: count.version + 1,
+    };
+    Ok(TxOp::Put {
+        item: to_item(&count_key(tenant), &next)?,
+        condition: Some(condition.clone()),
+    })
+}
+
+/// The 409 a tenant at its cap gets.
+fn at_cap(max: usize) -> DomainError {
+    DomainError::Conflict(format!(
+        "this tenant already has {max} webhook endpoints, the most allowed; delete one to create another"
+    ))
 }
 
 /// Makes a new signing secret for an endpoint, sealed under its own encryption context.
@@ -61,21 +122,29 @@ pub async fn create(
     create_with_id(ob, tenant, EndpointId::generate(), settings).await
 }
 
-/// Creates an endpoint with a given id (demo data); fails with a conflict if it exists.
+/// Creates an endpoint with a given id (demo data); fails with a conflict if it exists, or if the
+/// tenant already has [`Outbound::max_endpoints`] live endpoints.
 pub async fn create_with_id(
     ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     settings: EndpointSettings,
 ) -> Result<(Endpoint, SecretString), DomainError> {
+    let max = ob.max_endpoints();
+    // Checked before any key-provider call; checked again, atomically, when writing.
+    if live_count(ob.store(), tenant).await?.0.live >= max {
+        return Err(at_cap(max));
+    }
     let (secret, text) = new_secret(ob, tenant, id).await?;
+    let sealed_headers = headers::seal(ob, tenant, id, &settings.headers).await?;
     let now = Utc::now();
     let endpoint = Endpoint {
         id,
         tenant_id: tenant,
         url: settings.url,
         event_types: settings.event_types,
-        headers: settings.headers,
+        sealed_headers,
+        legacy_headers: LegacyHeaders::default(),
         description: settings.description,
         enabled: settings.enabled,
         timeout_ms: settings.timeout_ms,
@@ -89,12 +158,23 @@ pub async fn create_with_id(
         deleted_at: None,
         version: 1,
     };
-    ob.store()
-        .put(
-            to_item(&record_key(tenant, id), &endpoint)?,
-            Some(Condition::Absent),
-        )
-        .await?;
+    let item = to_item(&record_key(tenant, id), &endpoint)?;
+    let store = ob.store();
+    versioned::retrying("webhook endpoint count", || async {
+        let count = live_count(store, tenant).await?;
+        if count.0.live >= max {
+            return Err(at_cap(max));
+        }
+        let ops = vec![
+            TxOp::Put {
+                item: item.clone(),
+                condition: Some(Condition::Absent),
+            },
+            count_write(tenant, &count, count.0.live + 1)?,
+        ];
+        Ok(versioned::commit(store, ops).await?.then_some(()))
+    })
+    .await?;
     ob.evict(tenant);
     Ok((endpoint, text))
 }
@@ -116,7 +196,8 @@ pub async fn get(
     Ok(endpoint)
 }
 
-/// A page of live endpoints, newest first.
+/// A page of live endpoints, newest first: full unless it is the last, however many deleted
+/// endpoints lie between the live ones.
 pub async fn list(
     store: &dyn Store,
     tenant: TenantId,
@@ -125,11 +206,8 @@ pub async fn list(
 ) -> Result<(Vec<Endpoint>, Option<String>), DomainError> {
     let query = Query::prefix(tenant_pk(tenant), SK_PREFIX)
         .backward()
-        .limit(limit)
         .start_after(after);
-    let (mut out, last) = query_records::<Endpoint>(store, &query).await?;
-    out.retain(|e| e.deleted_at.is_none());
-    Ok((out, last))
+    Ok(query_kept(store, &query, limit, |e: &Endpoint| e.deleted_at.is_none()).await?)
 }
 
 /// Every live endpoint of `tenant` (for subscription matching).
@@ -171,26 +249,79 @@ pub async fn modify(
 }
 
 /// Soft-deletes an endpoint: it stops receiving at once; its attempt log stays until it expires.
+/// The tenant's count goes down in the same transaction.
 pub async fn delete(
     ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
 ) -> Result<Endpoint, DomainError> {
-    modify(ob, tenant, id, |e| {
-        e.deleted_at = Some(Utc::now());
-        e.enabled = false;
-        Ok(())
+    let store = ob.store();
+    let key = record_key(tenant, id);
+    let deleted = versioned::retrying("webhook endpoint", || async {
+        let mut endpoint: Endpoint = from_item(
+            store
+                .get(&key)
+                .await?
+                .ok_or(DomainError::NotFound("webhook endpoint"))?,
+        )?;
+        if endpoint.deleted_at.is_some() {
+            return Err(DomainError::NotFound("webhook endpoint"));
+        }
+        let expected = endpoint.version;
+        let now = Utc::now();
+        endpoint.deleted_at = Some(now);
+        endpoint.enabled = false;
+        endpoint.bump(expected + 1, now);
+        let mut ops = vec![TxOp::Put {
+            item: to_item(&key, &endpoint)?,
+            condition: Some(Condition::VersionEquals(expected)),
+        }];
+        // Read (or first counted, this endpoint still live) before the write, so a concurrent
+        // create or delete makes one of the two transactions retry.
+        let count = live_count(store, tenant).await?;
+        ops.push(count_write(tenant, &count, count.0.live.saturating_sub(1))?);
+        Ok(versioned::commit(store, ops).await?.then_some(endpoint))
     })
-    .await
+    .await?;
+    ob.evict(tenant);
+    Ok(deleted)
 }
 
-/// Adds a new signing secret; the others keep signing until `grace` has passed.
+/// Headers of a record from before headers were sealed, sealed now so that the next write of
+/// the record stops keeping them in clear (see [`LegacyHeaders`]).
+async fn reseal_legacy(
+    ob: &Outbound,
+    current: &Endpoint,
+) -> Result<Option<(LegacyHeaders, Option<SealedHeaders>)>, DomainError> {
+    if current.legacy_headers.is_empty() || current.sealed_headers.is_some() {
+        return Ok(None);
+    }
+    let values = headers::legacy_values(current);
+    let sealed = headers::seal(ob, current.tenant_id, current.id, &values).await?;
+    Ok(Some((current.legacy_headers.clone(), sealed)))
+}
+
+/// Swaps legacy headers for their sealed form, unless they changed since they were sealed.
+fn apply_resealed(e: &mut Endpoint, resealed: &Option<(LegacyHeaders, Option<SealedHeaders>)>) {
+    if let Some((legacy, sealed)) = resealed
+        && e.legacy_headers == *legacy
+        && e.sealed_headers.is_none()
+    {
+        e.sealed_headers.clone_from(sealed);
+        e.legacy_headers = LegacyHeaders::default();
+    }
+}
+
+/// Adds a new signing secret; the others keep signing until `grace` has passed, but at most
+/// [`MAX_SIGNING_SECRETS`] sign at once: past that, the oldest stop signing now.
 pub async fn rotate(
     ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     grace: chrono::Duration,
 ) -> Result<(SecretString, DateTime<Utc>), DomainError> {
+    let current = get(ob.store(), tenant, id).await?;
+    let resealed = reseal_legacy(ob, &current).await?;
     let (secret, text) = new_secret(ob, tenant, id).await?;
     let retire_at = Utc::now() + grace;
     modify(ob, tenant, id, |e| {
@@ -199,23 +330,52 @@ pub async fn rotate(
         for old in &mut e.secrets {
             old.expires_at = Some(old.expires_at.map_or(retire_at, |t| t.min(retire_at)));
         }
+        // Newest first, so truncating retires the oldest.
         e.secrets.insert(0, secret.clone());
+        e.secrets.truncate(MAX_SIGNING_SECRETS);
+        apply_resealed(e, &resealed);
         Ok(())
     })
     .await?;
     Ok((text, retire_at))
 }
 
-/// Applies a validated change to a live endpoint.
+/// Applies a validated change to a live endpoint, sealing new headers first.
 pub async fn update(
     ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     change: &EndpointChange,
 ) -> Result<Endpoint, DomainError> {
+    let current = get(ob.store(), tenant, id).await?;
+    let (new_headers, resealed) = match &change.headers {
+        Some(values) => (Some(headers::seal(ob, tenant, id, values).await?), None),
+        None => (None, reseal_legacy(ob, &current).await?),
+    };
     modify(ob, tenant, id, |e| {
         change.apply(e);
+        if let Some(sealed) = &new_headers {
+            e.sealed_headers.clone_from(sealed);
+            e.legacy_headers = LegacyHeaders::default();
+        }
+        apply_resealed(e, &resealed);
         Ok(())
     })
     .await
+}
+
+/// Whether a test send may go to `endpoint`. A disabled endpoint gets nothing unless the caller
+/// forces it: Switchboard disables endpoints whose receiver is gone or asked (410) to be left
+/// alone, and a tenant disables one to stop traffic to it.
+pub fn ensure_testable(endpoint: &Endpoint, force: bool) -> Result<(), DomainError> {
+    if endpoint.enabled || force {
+        return Ok(());
+    }
+    let why = endpoint
+        .disabled_reason
+        .as_deref()
+        .map_or_else(String::new, |r| format!(" ({r})"));
+    Err(DomainError::Conflict(format!(
+        "the endpoint is disabled{why}; enable it, or pass `force=true` to send the test anyway"
+    )))
 }

@@ -1,32 +1,71 @@
-//! Messages, per-destination deliveries, attempts and idempotency records.
+//! Messages, per-destination deliveries, attempts and idempotency records, and where each
+//! lives in the store: keyed for heat, so that one tenant's traffic spreads over many partitions
+//! (a DynamoDB partition takes at most 1,000 write units a second).
+//!
+//! | record | partition key | sort key | written |
+//! |---|---|---|---|
+//! | message | `MSG#{message}` | `MSG` | once per event |
+//! | delivery state | `MSG#{message}` | `DLV#{endpoint}` | once per attempt |
+//! | attempt | `ATM#{endpoint}#{shard}` | `{attempt}` | once per attempt |
+//! | idempotency record | `IDEM#{tenant}#{sha256(key)}` | `IDEM` | once per keyed event |
+//! | event list entry | GSI1 `EVT#{tenant}#{shard}` | GSI1 `{message}` | with the message |
+//!
+//! A shard is the low bits of the record's own ULID, so writes spread evenly over
+//! [`LIST_SHARDS`] partitions per list, and a list reads them all and merges by id (ids sort by
+//! time). Records keyed by message id carry no tenant in their key: the message records its
+//! tenant, and every read checks it before answering.
 
 use crate::error::DomainError;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
-use crate::model::{EndpointId, MessageId, TenantId};
-use crate::store::{ItemKey, Query, Store, TxOp, from_item, query_records, to_item};
-use crate::tenancy::tenant_pk;
+use crate::model::{AttemptId, EndpointId, MessageId, TenantId};
+use crate::store::{
+    Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, from_item,
+    query_kept_shards, query_records, query_shards, to_item,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub fn message_key(tenant: TenantId, id: MessageId) -> ItemKey {
-    ItemKey::new(tenant_pk(tenant), format!("MSG#{id}"))
+/// Partitions per spread list (an endpoint's attempts, a tenant's events). At 10,000
+/// deliveries a second to 10 endpoints, each attempt partition takes ~63 writes a second.
+pub const LIST_SHARDS: u128 = 16;
+
+fn shard(ulid: ulid::Ulid) -> u128 {
+    ulid.random() % LIST_SHARDS
 }
 
-pub fn delivery_key(tenant: TenantId, message: MessageId, endpoint: EndpointId) -> ItemKey {
-    ItemKey::new(tenant_pk(tenant), format!("DLV#{message}#{endpoint}"))
+pub fn message_key(id: MessageId) -> ItemKey {
+    ItemKey::new(format!("MSG#{id}"), "MSG")
 }
 
-/// The attempt-log prefix of one endpoint.
-pub fn attempts_prefix(endpoint: EndpointId) -> String {
-    format!("ATM#{endpoint}#")
+/// The message as stored: its record, listed in its tenant's event list (GSI1).
+pub fn message_item(message: &Message) -> Result<Item, StoreError> {
+    let mut item = to_item(&message_key(message.id), message)?;
+    let list = format!("EVT#{}#{:02}", message.tenant_id, shard(message.id.ulid()));
+    item.insert("GSI1PK".into(), json!(list));
+    item.insert("GSI1SK".into(), json!(message.id.to_string()));
+    Ok(item)
 }
+
+pub fn delivery_key(message: MessageId, endpoint: EndpointId) -> ItemKey {
+    ItemKey::new(format!("MSG#{message}"), format!("DLV#{endpoint}"))
+}
+
+fn attempt_partition(endpoint: EndpointId, shard: u128) -> String {
+    format!("ATM#{endpoint}#{shard:02}")
+}
+
+fn attempt_key(endpoint: EndpointId, attempt: AttemptId) -> ItemKey {
+    let partition = attempt_partition(endpoint, shard(attempt.ulid()));
+    ItemKey::new(partition, attempt.to_string())
+}
+
+/// What an attempt-list cursor's sort key starts with (attempt ids).
+pub const ATTEMPT_CURSOR_PREFIX: &str = "atm_";
 
 pub fn idempotency_key(tenant: TenantId, key: &str) -> ItemKey {
     use sha2::Digest;
-    ItemKey::new(
-        tenant_pk(tenant),
-        format!("IDEM#{}", hex::encode(sha2::Sha256::digest(key.as_bytes()))),
-    )
+    let hash = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    ItemKey::new(format!("IDEM#{tenant}#{hash}"), "IDEM")
 }
 
 /// What a publish with an idempotency key stored, to answer its repeats.
@@ -38,59 +77,66 @@ pub struct IdempotencyRecord {
     pub ttl: i64,
 }
 
+/// The tenant's message `id`; another tenant's is absent.
 pub async fn get_message(
     store: &dyn Store,
     tenant: TenantId,
     id: MessageId,
 ) -> Result<Option<Message>, DomainError> {
-    Ok(store
-        .get(&message_key(tenant, id))
+    let message: Option<Message> = store
+        .get(&message_key(id))
         .await?
         .map(from_item)
-        .transpose()?)
+        .transpose()?;
+    Ok(message.filter(|m| m.tenant_id == tenant))
 }
 
+/// The delivery state of one destination. Callers reach it through a message or a job of the
+/// tenant's, which is where ownership is checked.
 pub async fn get_delivery(
     store: &dyn Store,
-    tenant: TenantId,
     message: MessageId,
     endpoint: EndpointId,
 ) -> Result<Option<Delivery>, DomainError> {
     Ok(store
-        .get(&delivery_key(tenant, message, endpoint))
+        .get(&delivery_key(message, endpoint))
         .await?
         .map(from_item)
         .transpose()?)
 }
 
-/// Every recorded delivery of one message.
+/// Every recorded delivery of one message, read page by page: a message may have more
+/// destinations than one store page holds, and a delivery missed here would show `pending`.
 pub async fn deliveries(
     store: &dyn Store,
-    tenant: TenantId,
     message: MessageId,
 ) -> Result<Vec<Delivery>, DomainError> {
-    let query = Query::prefix(tenant_pk(tenant), format!("DLV#{message}#")).limit(1000);
-    Ok(query_records(store, &query).await?.0)
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let query = Query::prefix(format!("MSG#{message}"), "DLV#")
+            .limit(1000)
+            .start_after(after);
+        let (page, last) = query_records::<Delivery>(store, &query).await?;
+        out.extend(page);
+        match last {
+            Some(sk) => after = Some(sk),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// Records an attempt and the delivery state it leads to, atomically.
 pub async fn record_attempt(
     store: &dyn Store,
-    tenant: TenantId,
     attempt: &Attempt,
     delivery: &Delivery,
     ttl: i64,
 ) -> Result<(), DomainError> {
-    let mut attempt_item = to_item(
-        &ItemKey::new(
-            tenant_pk(tenant),
-            format!("{}{}", attempts_prefix(attempt.endpoint_id), attempt.id),
-        ),
-        attempt,
-    )?;
+    let mut attempt_item = to_item(&attempt_key(attempt.endpoint_id, attempt.id), attempt)?;
     attempt_item.insert("ttl".into(), json!(ttl));
     let mut delivery_item = to_item(
-        &delivery_key(tenant, attempt.message_id, delivery.endpoint_id),
+        &delivery_key(attempt.message_id, delivery.endpoint_id),
         delivery,
     )?;
     delivery_item.insert("ttl".into(), json!(ttl));
@@ -112,42 +158,43 @@ pub async fn record_attempt(
 /// Stores a delivery state on its own (skips, resets before a resend).
 pub async fn put_delivery(
     store: &dyn Store,
-    tenant: TenantId,
     message: MessageId,
     delivery: &Delivery,
     ttl: i64,
 ) -> Result<(), DomainError> {
-    let mut item = to_item(
-        &delivery_key(tenant, message, delivery.endpoint_id),
-        delivery,
-    )?;
+    let mut item = to_item(&delivery_key(message, delivery.endpoint_id), delivery)?;
     item.insert("ttl".into(), json!(ttl));
     store.put(item, None).await?;
     Ok(())
 }
 
-/// A page of an endpoint's attempts, newest first, optionally only those with `status`.
+/// A page of an endpoint's attempts, newest first, optionally only those with `status`, full
+/// unless it is the last (however many attempts of the other status lie between). The
+/// caller has checked that the endpoint is the tenant's. `after` is the last attempt id of the
+/// previous page.
 pub async fn attempts(
     store: &dyn Store,
-    tenant: TenantId,
     endpoint: EndpointId,
     limit: usize,
     after: Option<String>,
     status: Option<AttemptStatus>,
 ) -> Result<(Vec<Attempt>, Option<String>), DomainError> {
-    let query = Query::prefix(tenant_pk(tenant), attempts_prefix(endpoint))
-        .backward()
-        .limit(limit)
-        .start_after(after);
-    let (mut out, last) = query_records::<Attempt>(store, &query).await?;
-    out.retain(|a| status.is_none_or(|s| s == a.status));
-    Ok((out, last))
+    let queries = (0..LIST_SHARDS)
+        .map(|s| {
+            Query::prefix(attempt_partition(endpoint, s), ATTEMPT_CURSOR_PREFIX)
+                .backward()
+                .start_after(after.clone())
+        })
+        .collect();
+    Ok(query_kept_shards(store, queries, limit, |a: &Attempt| {
+        status.is_none_or(|s| s == a.status)
+    })
+    .await?)
 }
 
 /// Puts the given destinations of a message back to `pending` before it is queued again.
 pub async fn reset_deliveries(
     store: &dyn Store,
-    tenant: TenantId,
     message: MessageId,
     targets: &[EndpointId],
     ttl: i64,
@@ -155,7 +202,7 @@ pub async fn reset_deliveries(
     let now = chrono::Utc::now();
     for &endpoint in targets {
         let delivery = Delivery::unattempted(endpoint, DeliveryStatus::Pending, None, now);
-        put_delivery(store, tenant, message, &delivery, ttl).await?;
+        put_delivery(store, message, &delivery, ttl).await?;
     }
     Ok(())
 }
@@ -177,16 +224,16 @@ pub struct EventFilter {
 /// answers a short page with a cursor instead of scanning a tenant's whole history at once.
 const MAX_SCANNED: usize = 2_000;
 
-/// The sort key of the first (or last) message id of `at`'s millisecond: message ids are
-/// ULIDs, so a time range is a sort-key range.
-fn message_sk_at(at: chrono::DateTime<chrono::Utc>, last: bool) -> String {
+/// The first (or last) message id of `at`'s millisecond: message ids are ULIDs, so a time
+/// range is an id range.
+fn message_id_at(at: chrono::DateTime<chrono::Utc>, last: bool) -> String {
     let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
     let random = if last { u128::MAX } else { 0 };
-    let ulid = ulid::Ulid::from_parts(ms, random);
-    format!("MSG#{}", MessageId::from_ulid(ulid))
+    MessageId::from_ulid(ulid::Ulid::from_parts(ms, random)).to_string()
 }
 
-/// A page of a tenant's events, newest first, each with its recorded deliveries.
+/// A page of a tenant's events, newest first, each with its recorded deliveries. `after` is the
+/// last message id of the previous page.
 pub async fn list_events(
     store: &dyn Store,
     tenant: TenantId,
@@ -196,37 +243,42 @@ pub async fn list_events(
 ) -> Result<(Vec<(Message, Vec<Delivery>)>, Option<String>), DomainError> {
     let from = filter
         .since
-        .map_or_else(|| "MSG#".to_owned(), |t| message_sk_at(t, false));
+        .map_or_else(|| "msg_".to_owned(), |t| message_id_at(t, false));
     let to = filter
         .until
-        .map_or_else(|| "MSG#~".to_owned(), |t| message_sk_at(t, true));
+        .map_or_else(|| "msg_~".to_owned(), |t| message_id_at(t, true));
     let mut out = Vec::new();
     let mut cursor = after;
     let mut scanned = 0;
     loop {
-        let query = Query {
-            index: None,
-            pk: tenant_pk(tenant),
-            range: crate::store::SortKeyRange::Between(from.clone(), to.clone()),
-            forward: false,
-            limit: (limit - out.len()).clamp(1, 250),
-            start_after: cursor.clone(),
-        };
-        let (page, last) = query_records::<Message>(store, &query).await?;
-        for message in page {
+        let want = (limit - out.len()).clamp(1, 250);
+        let queries = (0..LIST_SHARDS)
+            .map(|s| Query {
+                index: Some(Index::Gsi1),
+                pk: format!("EVT#{tenant}#{s:02}"),
+                range: SortKeyRange::Between(from.clone(), to.clone()),
+                forward: false,
+                limit: want,
+                start_after: cursor.clone(),
+            })
+            .collect();
+        let page = query_shards(store, queries).await?;
+        for item in page.items {
+            let message: Message = from_item(item)?;
             scanned += 1;
-            cursor = Some(message_key(tenant, message.id).sk);
-            // The key range is whole milliseconds; the times themselves bound exactly.
-            if filter
-                .event_type
-                .as_ref()
-                .is_some_and(|t| *t != message.event_type)
+            cursor = Some(message.id.to_string());
+            // The id range is whole milliseconds; the times themselves bound exactly.
+            if message.tenant_id != tenant
+                || filter
+                    .event_type
+                    .as_ref()
+                    .is_some_and(|t| *t != message.event_type)
                 || filter.since.is_some_and(|t| message.created_at < t)
                 || filter.until.is_some_and(|t| message.created_at > t)
             {
                 continue;
             }
-            let recorded = deliveries(store, tenant, message.id).await?;
+            let recorded = deliveries(store, message.id).await?;
             // A destination with no record yet is pending, as the event view shows it.
             let unrecorded = message
                 .destinations
@@ -243,7 +295,7 @@ pub async fn list_events(
                 return Ok((out, cursor));
             }
         }
-        if last.is_none() {
+        if page.last_sk.is_none() {
             return Ok((out, None));
         }
         if scanned >= MAX_SCANNED {

@@ -1,18 +1,24 @@
 //! Outbound webhooks: endpoints, publishing with fan-out, and the in-memory caches that keep the
 //! delivery hot path off the store and off KMS.
 //!
-//! Access patterns (one table, all in the tenant partition `TEN#ten_…` unless noted):
+//! Access patterns (one table). Only what changes rarely lives in the tenant partition
+//! `TEN#ten_…`; everything written per event or per delivery has its own partition key or a
+//! write-sharded one, so one tenant's traffic spreads over the table (see
+//! [`messages`] for the heat figures behind the choice):
 //!
-//! | item | SK | serves |
-//! |---|---|---|
-//! | endpoint | `EP#ep_…` | CRUD, subscription matching (all endpoints of a tenant, cached) |
-//! | message | `MSG#msg_…` | the event and its destinations; `GET /v1/events/{id}` |
-//! | delivery | `DLV#msg_…#ep_…` | per-destination status of one message |
-//! | attempt | `ATM#ep_…#atm_…` | attempt log of an endpoint, newest first; recovery |
-//! | idempotency | `IDEM#<sha256 of key>` | 24 h replay of a publish |
-//! | rate window | PK `RL#ep_…`, SK epoch second | per-endpoint rate limit across workers |
+//! | item | PK | SK | serves |
+//! |---|---|---|---|
+//! | endpoint | `TEN#ten_…` | `EP#ep_…` | CRUD, subscription matching (all of a tenant's, cached) |
+//! | endpoint count | `TEN#ten_…` | `EPCOUNT` | the tenant's live endpoints, for the per-tenant cap |
+//! | message | `MSG#msg_…` | `MSG` | the event and its destinations; `GET /v1/events/{id}` |
+//! | event list | GSI1 `EVT#ten_…#00`–`#15` | GSI1 `msg_…` | `GET /v1/events`, recovery since T |
+//! | delivery | `MSG#msg_…` | `DLV#ep_…` | per-destination status of one message |
+//! | attempt | `ATM#ep_…#00`–`#15` | `atm_…` | attempt log of an endpoint, newest first |
+//! | idempotency | `IDEM#ten_…#<sha256 of key>` | `IDEM` | 24 h replay of a publish |
+//! | rate window | `RL#ep_…` | epoch second | per-endpoint rate limit across workers |
 
 pub mod endpoints;
+pub mod headers;
 pub mod messages;
 pub mod publish;
 pub mod recover;
@@ -20,7 +26,7 @@ pub mod recover;
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
 use crate::error::DomainError;
 use crate::metrics::Metrics;
-use crate::model::endpoint::{Endpoint, StoredSecret};
+use crate::model::endpoint::{Endpoint, HeaderValues, StoredSecret};
 use crate::model::message::Message;
 use crate::model::{EndpointId, MessageId, TenantId};
 use crate::queue::{OutgoingJob, Queue};
@@ -38,6 +44,8 @@ pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(2);
 pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How long a just-published message is kept in memory for its first delivery attempts.
 pub const MESSAGE_CACHE_TTL: Duration = Duration::from_secs(120);
+/// The default cap on a tenant's live endpoints (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`).
+pub const DEFAULT_MAX_ENDPOINTS: usize = 1_000;
 
 /// The encryption context of an endpoint's signing secret.
 pub fn secret_context(
@@ -57,8 +65,12 @@ pub struct Outbound {
     keys: Arc<dyn KeyProvider>,
     /// How long events, deliveries and attempts are kept.
     retention: Duration,
+    /// The most live endpoints a tenant may have: every event fans out to all of them.
+    max_endpoints: usize,
     endpoints: Cache<TenantId, Arc<Vec<Arc<Endpoint>>>>,
     secrets: Cache<(EndpointId, String), SigningKey>,
+    /// Opened custom headers by endpoint and sealing id, like `secrets`.
+    headers: Cache<(EndpointId, String), Arc<HeaderValues>>,
     messages: Cache<MessageId, Arc<Message>>,
     metrics: Arc<Metrics>,
 }
@@ -69,14 +81,14 @@ impl Outbound {
         queue: Arc<dyn Queue>,
         keys: Arc<dyn KeyProvider>,
         retention: Duration,
-        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            metrics,
+            metrics: Arc::new(Metrics::new()),
             store,
             queue,
             keys,
             retention,
+            max_endpoints: DEFAULT_MAX_ENDPOINTS,
             endpoints: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ENDPOINT_CACHE_TTL)
@@ -85,11 +97,32 @@ impl Outbound {
                 .max_capacity(100_000)
                 .time_to_live(SECRET_CACHE_TTL)
                 .build(),
+            headers: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SECRET_CACHE_TTL)
+                .build(),
             messages: Cache::builder()
                 .max_capacity(50_000)
                 .time_to_live(MESSAGE_CACHE_TTL)
                 .build(),
         }
+    }
+
+    /// Caps the live endpoints of each tenant at `max` (default [`DEFAULT_MAX_ENDPOINTS`]).
+    pub fn with_max_endpoints(mut self, max: usize) -> Self {
+        self.max_endpoints = max;
+        self
+    }
+
+    /// Records into `metrics` (the process's instruments) instead of a private set.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The most live endpoints a tenant may have.
+    pub fn max_endpoints(&self) -> usize {
+        self.max_endpoints
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -2,7 +2,7 @@
 //! job per destination is queued in batches; only then does the publisher get its answer.
 
 use super::Outbound;
-use super::messages::{self, IdempotencyRecord, idempotency_key, message_key};
+use super::messages::{self, IdempotencyRecord, idempotency_key, message_item, message_key};
 use crate::error::DomainError;
 use crate::jobs;
 use crate::model::message::{Message, NewEvent, Published};
@@ -82,7 +82,7 @@ async fn publish_raw(
         replayed: false,
     };
     let mut ops = vec![TxOp::Put {
-        item: to_item(&message_key(tenant, id), &message)?,
+        item: message_item(&message)?,
         condition: Some(Condition::Absent),
     }];
     if let Some((key, hash)) = idempotency {
@@ -111,7 +111,7 @@ async fn publish_raw(
     {
         // Not acknowledged, so not accepted: undo, and let the publisher retry.
         let mut undo = vec![TxOp::Delete {
-            key: message_key(tenant, id),
+            key: message_key(id),
             condition: None,
         }];
         if let Some((key, _)) = idempotency {
@@ -178,7 +178,7 @@ pub async fn resend(
         }
         None => message.destinations.clone(),
     };
-    messages::reset_deliveries(ob.store(), tenant, id, &targets, ob.expiry()).await?;
+    messages::reset_deliveries(ob.store(), id, &targets, ob.expiry()).await?;
     ob.enqueue(jobs::deliveries(tenant, id, &targets)?).await?;
     Ok(targets.len())
 }

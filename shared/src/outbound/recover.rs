@@ -40,8 +40,7 @@ pub async fn run(ob: &Outbound, job: &RecoverJob) -> Result<usize, DomainError> 
     let mut requeued = 0;
     let mut after = None;
     'pages: loop {
-        let (page, last) =
-            messages::attempts(store, job.tenant, job.endpoint, 250, after, None).await?;
+        let (page, last) = messages::attempts(store, job.endpoint, 250, after, None).await?;
         for attempt in page {
             if attempt.created_at < job.since {
                 break 'pages;
@@ -49,18 +48,11 @@ pub async fn run(ob: &Outbound, job: &RecoverJob) -> Result<usize, DomainError> 
             if attempt.status != AttemptStatus::Failed || !seen.insert(attempt.message_id) {
                 continue;
             }
-            let state =
-                messages::get_delivery(store, job.tenant, attempt.message_id, job.endpoint).await?;
+            let state = messages::get_delivery(store, attempt.message_id, job.endpoint).await?;
             if state.is_some_and(|d| d.status == DeliveryStatus::Failed) {
                 let targets = [job.endpoint];
-                messages::reset_deliveries(
-                    store,
-                    job.tenant,
-                    attempt.message_id,
-                    &targets,
-                    ob.expiry(),
-                )
-                .await?;
+                messages::reset_deliveries(store, attempt.message_id, &targets, ob.expiry())
+                    .await?;
                 ob.enqueue(jobs::deliveries(job.tenant, attempt.message_id, &targets)?)
                     .await?;
                 requeued += 1;

@@ -13,6 +13,8 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dynamo;
+#[cfg(feature = "heat")]
+pub mod heat;
 mod item;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
@@ -219,6 +221,122 @@ pub async fn query_records<T: serde::de::DeserializeOwned>(
         .map(from_item)
         .collect::<Result<Vec<T>, _>>()?;
     Ok((records, page.last_sk))
+}
+
+/// How many stored records a filtered list reads at most for one page ([`query_kept`]), so a
+/// filter that skips almost everything (a tenant with thousands of deleted endpoints or failed
+/// attempts) cannot make one request read a whole partition.
+pub const MAX_SCANNED: usize = 2_000;
+
+/// Up to `limit` records of `query` that `keep` accepts, in query order, and the position to
+/// resume after, for lists that hide some stored records (soft-deleted endpoints, attempts of
+/// another status). Reads on until `limit` records are kept, so a page is not short (or empty)
+/// because hidden records filled the store's page; the position is given only when one more kept
+/// record is known to follow, so no page ends in an empty one. After [`MAX_SCANNED`] records
+/// without filling the page, it answers what it has (possibly nothing) with the position of the
+/// last record read: the contract tells clients to follow `next_cursor` until it is absent.
+/// `query.limit` is ignored.
+pub async fn query_kept<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    query: &Query,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    query_kept_within(store, vec![query.clone()], limit, MAX_SCANNED, keep).await
+}
+
+/// [`query_kept`] over the write shards of one list (see [`query_shards`]).
+pub async fn query_kept_shards<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    queries: Vec<Query>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    query_kept_within(store, queries, limit, MAX_SCANNED, keep).await
+}
+
+/// [`query_kept`] over `queries` (one partition, or the write shards of one list read as one)
+/// with a read budget of `budget` records instead of [`MAX_SCANNED`] (tests exercise the budget
+/// with a few records instead of thousands).
+pub async fn query_kept_within<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    queries: Vec<Query>,
+    limit: usize,
+    budget: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let mut queries = queries;
+    // One more than the page, to know whether another kept record follows.
+    for q in &mut queries {
+        q.limit = limit.saturating_add(1).clamp(1, 1000);
+    }
+    let sk_attr = queries
+        .first()
+        .and_then(|q| q.index)
+        .map_or("SK", |i| i.key_attributes().1);
+    let mut kept: Vec<T> = Vec::new();
+    let mut last_kept_sk: Option<String> = None;
+    let mut scanned = 0usize;
+    loop {
+        let page = query_shards(store, queries.clone()).await?;
+        for item in page.items {
+            let sk = item
+                .get(sk_attr)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| StoreError::Corrupt("an item without a sort key".into()))?;
+            let record: T = from_item(item)?;
+            scanned += 1;
+            if !keep(&record) {
+                continue;
+            }
+            if kept.len() >= limit {
+                return Ok((kept, last_kept_sk));
+            }
+            kept.push(record);
+            last_kept_sk = Some(sk);
+        }
+        let Some(next) = page.last_sk else {
+            return Ok((kept, None));
+        };
+        if scanned >= budget {
+            return Ok((kept, Some(next)));
+        }
+        for q in &mut queries {
+            q.start_after = Some(next.clone());
+        }
+    }
+}
+
+/// One page across several partitions whose sort keys are unique across all of them (write
+/// shards of one list): each partition is read for a full page after `start_after`, concurrently,
+/// and the pages are merged in sort-key order. `last_sk` is the sort key of the last item kept,
+/// a valid `start_after` for every partition, and is set only when more may follow.
+pub async fn query_shards(store: &dyn Store, queries: Vec<Query>) -> Result<Page, StoreError> {
+    let Some(first) = queries.first() else {
+        return Ok(Page::default());
+    };
+    let (limit, forward) = (first.limit, first.forward);
+    let sk_attr = first.index.map_or("SK", |i| i.key_attributes().1);
+    let pages = futures::future::try_join_all(queries.iter().map(|q| store.query(q))).await?;
+    let more_behind = pages.iter().any(|p| p.last_sk.is_some());
+    let sort_key = |item: &Item| {
+        item.get(sk_attr)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut items: Vec<Item> = pages.into_iter().flat_map(|p| p.items).collect();
+    items.sort_by_cached_key(sort_key);
+    if !forward {
+        items.reverse();
+    }
+    let dropped = items.len() > limit;
+    items.truncate(limit);
+    let last_sk = (dropped || more_behind)
+        .then(|| items.last().map(sort_key))
+        .flatten();
+    Ok(Page { items, last_sk })
 }
 
 /// Whether `condition` holds for `current` (the live item, or `None`). Shared by the embedded

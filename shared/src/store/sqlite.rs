@@ -54,6 +54,22 @@ pub struct Database {
     path: PathBuf,
 }
 
+/// The database holds every tenant's records: it is created 0600 before SQLite opens it, so the
+/// WAL and shared-memory files SQLite makes beside it get the same mode (SQLite copies the
+/// database file's mode to them). Files an older version left wider are narrowed.
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    let err =
+        |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", p.display()));
+    crate::private_fs::ensure_file(path).map_err(|e| err(path, e))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        crate::private_fs::narrow_if_exists(&side).map_err(|e| err(&side, e))?;
+    }
+    Ok(())
+}
+
 fn sqlite_err(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
@@ -61,10 +77,11 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
 impl Database {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path, durability: Durability) -> Result<Arc<Self>, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_fs::create_dir(dir)
                 .map_err(|e| StoreError::Unavailable(format!("create {}: {e}", dir.display())))?;
         }
+        private_files(path)?;
         let sync = match durability {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",

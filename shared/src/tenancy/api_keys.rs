@@ -1,9 +1,9 @@
 //! The API key repository and lifecycle: create, list, view, update, revoke, roll, delete.
 
-use super::tenant_pk;
+use super::{last_admin, tenant_pk};
 use crate::error::DomainError;
-use crate::model::api_key::{ApiKey, ApiKeyAuth, ApiKeyChange, NewApiKey};
-use crate::model::{KeyId, TenantId};
+use crate::model::api_key::{ApiKey, ApiKeyAuth, ApiKeyChange, NewApiKey, check_grant};
+use crate::model::{KeyId, Scope, TenantId};
 use crate::store::versioned::{self, Versioned};
 use crate::store::{
     Condition, ItemKey, Query, Store, StoreError, TxOp, Update, from_item, query_records, to_item,
@@ -26,7 +26,8 @@ impl Versioned for ApiKey {
 /// Sort-key prefix of key records in a tenant partition.
 pub const SK_PREFIX: &str = "KEY#";
 
-fn record_key(tenant: TenantId, id: KeyId) -> ItemKey {
+/// Where a key's record lives.
+pub(crate) fn record_key(tenant: TenantId, id: KeyId) -> ItemKey {
     ItemKey::new(tenant_pk(tenant), format!("{SK_PREFIX}{id}"))
 }
 
@@ -51,6 +52,7 @@ pub fn new_record(tenant: TenantId, new: NewApiKey, secret: &SecretString) -> Ap
         updated_at: now,
         usage_count: 0,
         last_used_at: None,
+        replaced_by: None,
         version: 1,
     }
 }
@@ -88,12 +90,15 @@ fn replace_ops(key: &ApiKey, expected_version: u64) -> Result<Vec<TxOp>, StoreEr
     ])
 }
 
-/// Creates a key; returns the record and the secret (to show once).
+/// Creates a key for a caller holding `grantor`; returns the record and the secret (to show
+/// once). 403 when the key would hold a scope `grantor` lacks.
 pub async fn create(
     store: &dyn Store,
     tenant: TenantId,
+    grantor: &[Scope],
     new: NewApiKey,
 ) -> Result<(ApiKey, SecretString), DomainError> {
+    check_grant(grantor, &new.scopes, "grant")?;
     let secret = key_format::generate();
     let key = new_record(tenant, new, &secret);
     store.transact(insert_ops(&key)?).await?;
@@ -123,48 +128,63 @@ pub async fn list(
     Ok(query_records(store, &query).await?)
 }
 
-/// Reads, changes with `change`, and writes back a key (and its auth projection), retrying
-/// when a concurrent change won.
+/// Reads, changes with `change` (given the time of the read), and writes back a key and its
+/// auth projection, retrying when a concurrent change won. A change that takes the tenant's
+/// last active `admin` key out of service is refused (409, see [`last_admin`]).
 pub async fn modify(
     store: &dyn Store,
     tenant: TenantId,
     id: KeyId,
-    change: impl Fn(&mut ApiKey) -> Result<(), DomainError>,
+    change: impl Fn(&mut ApiKey, DateTime<Utc>) -> Result<(), DomainError>,
 ) -> Result<ApiKey, DomainError> {
-    versioned::modify(store, &record_key(tenant, id), "API key", change, |key| {
-        Ok(vec![auth_put(key)?])
+    versioned::retrying("API key", || async {
+        let before = get(store, tenant, id).await?;
+        let now = Utc::now();
+        let mut key = before.clone();
+        change(&mut key, now)?;
+        key.bump(before.version + 1, now);
+        let mut ops = replace_ops(&key, before.version)?;
+        if before.is_active_admin(now) && !key.is_active_admin(now) {
+            ops.push(last_admin::keep_another(store, tenant, id, now).await?);
+        }
+        Ok(versioned::commit(store, ops).await?.then_some(key))
     })
     .await
 }
 
-/// Applies a validated change to a key.
+/// Applies a validated change to a key for a caller holding `grantor`: 403 when the new
+/// scopes hold one `grantor` lacks, 409 when it would revive a rolled or expired key or take
+/// the last active `admin` key out of service.
 pub async fn update(
     store: &dyn Store,
     tenant: TenantId,
     id: KeyId,
+    grantor: &[Scope],
     change: &ApiKeyChange,
 ) -> Result<ApiKey, DomainError> {
-    modify(store, tenant, id, |key| {
-        change.apply(key);
-        Ok(())
-    })
-    .await
+    if let Some(scopes) = &change.scopes {
+        check_grant(grantor, scopes, "grant")?;
+    }
+    modify(store, tenant, id, |key, now| change.apply(key, now)).await
 }
 
-/// Revokes a key now. Revoking a revoked key changes nothing.
+/// Revokes a key now. Revoking a revoked key changes nothing. 409 for the last active `admin`
+/// key.
 pub async fn revoke(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
-    modify(store, tenant, id, |key| {
-        key.revoked_at.get_or_insert_with(Utc::now);
+    modify(store, tenant, id, |key, now| {
+        key.revoked_at.get_or_insert(now);
         Ok(())
     })
     .await
 }
 
-/// Deletes a key and its auth projection; returns what was deleted.
+/// Deletes a key and its auth projection; returns what was deleted. 409 for the last active
+/// `admin` key.
 pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
     versioned::retrying("API key", || async {
         let key = get(store, tenant, id).await?;
-        let ops = vec![
+        let now = Utc::now();
+        let mut ops = vec![
             TxOp::Delete {
                 key: record_key(tenant, id),
                 condition: Some(Condition::VersionEquals(key.version)),
@@ -174,22 +194,34 @@ pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<Ap
                 condition: None,
             },
         ];
+        if key.is_active_admin(now) {
+            ops.push(last_admin::keep_another(store, tenant, id, now).await?);
+        }
         Ok(versioned::commit(store, ops).await?.then_some(key))
     })
     .await
 }
 
-/// Replaces a key with a new one of the same settings; the old one expires after `grace`
-/// (or keeps its own earlier expiry). Returns `(new, secret, old)`.
+/// Replaces a key with a new one of the same settings for a caller holding `grantor`; the old
+/// one expires after `grace` (or keeps its own earlier expiry) and is marked as replaced, so it
+/// can be neither rolled again nor extended. Returns `(new, secret, old)`. 403 when the key
+/// holds a scope `grantor` lacks: the new secret would hand it out.
 pub async fn roll(
     store: &dyn Store,
     tenant: TenantId,
     id: KeyId,
+    grantor: &[Scope],
     grace: chrono::Duration,
 ) -> Result<(ApiKey, SecretString, ApiKey), DomainError> {
     versioned::retrying("API key", || async {
         let mut old = get(store, tenant, id).await?;
         let now = Utc::now();
+        check_grant(grantor, &old.scopes, "roll a key with")?;
+        if old.replaced_by.is_some() {
+            return Err(DomainError::Conflict(
+                "this API key was rolled already: roll the key that replaced it".into(),
+            ));
+        }
         if old.revoked_at.is_some() {
             return Err(DomainError::Conflict(
                 "a revoked API key cannot be rolled".into(),
@@ -214,6 +246,7 @@ pub async fn roll(
         let expected = old.version;
         let grace_end = now + grace;
         old.expires_at = Some(old.expires_at.map_or(grace_end, |t| t.min(grace_end)));
+        old.replaced_by = Some(fresh.id);
         old.bump(expected + 1, now);
         let mut ops = insert_ops(&fresh)?;
         ops.extend(replace_ops(&old, expected)?);

@@ -11,6 +11,7 @@
 
 pub mod api_keys;
 pub mod key_format;
+pub mod last_admin;
 pub mod tenants;
 
 /// The partition holding everything of one tenant.

@@ -1,4 +1,5 @@
-//! The tenant repository: create (with the first admin key) and list.
+//! The tenant repository: create (with the first admin key), list, and the operator's recovery
+//! key for a tenant that locked itself out.
 
 use super::api_keys;
 use crate::error::DomainError;
@@ -48,6 +49,36 @@ pub async fn insert(store: &dyn Store, tenant: &Tenant, key: &ApiKey) -> Result<
     ops.extend(api_keys::insert_ops(key)?);
     store.transact(ops).await?;
     Ok(())
+}
+
+/// The name of every recovery key, so that the tenant sees where it came from.
+pub const RECOVERY_KEY_NAME: &str = "recovery (issued by the operator)";
+
+/// A new `admin` key for a tenant that locked itself out (its admin keys expired, or were
+/// lost), issued with the deployment's root key. 404 for an unknown tenant. The tenant's other
+/// keys are left as they are: it reviews them with the new key.
+///
+/// Audit: this is the one place a recovery key is made, so the audit record of the issue (who:
+/// the root key; what: `api_key.recovery_issued`, the tenant and the new key's id, never the
+/// secret) is to be written here, as one more operation in the transaction that inserts the
+/// key, so that no recovery key exists without its record.
+pub async fn recovery_key(
+    store: &dyn Store,
+    id: TenantId,
+) -> Result<(ApiKey, SecretString), DomainError> {
+    get(store, id).await?;
+    let secret = crate::tenancy::key_format::generate();
+    let key = api_keys::new_record(
+        id,
+        NewApiKey {
+            name: RECOVERY_KEY_NAME.into(),
+            scopes: vec![Scope::Admin],
+            expires_at: None,
+        },
+        &secret,
+    );
+    store.transact(api_keys::insert_ops(&key)?).await?;
+    Ok((key, secret))
 }
 
 /// One tenant.

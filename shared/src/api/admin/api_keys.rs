@@ -1,4 +1,6 @@
-//! `/v1/api-keys`: the key lifecycle of the caller's tenant (scope `api_keys:write`).
+//! `/v1/api-keys`: the key lifecycle of the caller's tenant (scope `api_keys:write`). A caller
+//! may create, rescope to or roll only scopes it holds itself (403 naming the scope), and the
+//! tenant's last active `admin` key cannot be taken out of service (409).
 
 use crate::api::AppState;
 use crate::api::dto::api_keys::{
@@ -48,8 +50,10 @@ pub async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<ApiKeyCreate>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
-    let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
-    let (key, secret) = api_keys::create(app.store.as_ref(), tenant, body.parse()?).await?;
+    let caller = caller.require(Scope::ApiKeysWrite)?;
+    let tenant = caller.tenant_id;
+    let new = body.parse()?;
+    let (key, secret) = api_keys::create(app.store.as_ref(), tenant, &caller.scopes, new).await?;
     tracing::info!(tenant_id = %tenant, key_id = %key.id, "API key created");
     Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&key, &secret))))
 }
@@ -83,10 +87,11 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ApiKeyUpdate>,
 ) -> Result<Json<ApiKeyView>, Problem> {
-    let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
+    let caller = caller.require(Scope::ApiKeysWrite)?;
+    let tenant = caller.tenant_id;
     let id: KeyId = path_id("id", &id)?;
     let change = body.parse()?;
-    let key = api_keys::update(app.store.as_ref(), tenant, id, &change).await?;
+    let key = api_keys::update(app.store.as_ref(), tenant, id, &caller.scopes, &change).await?;
     app.auth.evict(&key.hash);
     Ok(Json(ApiKeyView::from(&key)))
 }
@@ -142,10 +147,12 @@ pub async fn roll(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ApiKeyRoll>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
-    let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
+    let caller = caller.require(Scope::ApiKeysWrite)?;
+    let tenant = caller.tenant_id;
     let id: KeyId = path_id("id", &id)?;
     let grace = roll_grace(body.grace_seconds)?;
-    let (new, secret, old) = api_keys::roll(app.store.as_ref(), tenant, id, grace).await?;
+    let (new, secret, old) =
+        api_keys::roll(app.store.as_ref(), tenant, id, &caller.scopes, grace).await?;
     app.auth.evict(&old.hash);
     tracing::info!(tenant_id = %tenant, old_key_id = %id, key_id = %new.id, "API key rolled");
     Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&new, &secret))))

@@ -70,7 +70,7 @@ pub async fn list(
         filter.since,
         filter.until
     );
-    let params = pagination::parse(query.limit, query.cursor.as_deref(), &owner, LIST, "MSG#")?;
+    let params = pagination::parse(query.limit, query.cursor.as_deref(), &owner, LIST, "msg_")?;
     let (found, last) = messages::list_events(
         app.store.as_ref(),
         tenant,
@@ -104,7 +104,7 @@ pub async fn get(
     let message = messages::get_message(app.store.as_ref(), tenant, id)
         .await?
         .ok_or(DomainError::NotFound("event"))?;
-    let recorded = messages::deliveries(app.store.as_ref(), tenant, id).await?;
+    let recorded = messages::deliveries(app.store.as_ref(), id).await?;
     Ok(Json(EventView::new(&message, &recorded)?))
 }
 

@@ -1,14 +1,15 @@
-//! `POST/GET /v1/tenants` (root key only).
+//! `POST/GET /v1/tenants` and `POST /v1/tenants/{id}/recovery-key` (root key only).
 
 use crate::api::AppState;
 use crate::api::dto::api_keys::ApiKeyCreated;
 use crate::api::dto::tenants::{TenantCreate, TenantCreated, TenantView};
-use crate::api::extract::{JsonBody, QueryParams, RootCaller};
+use crate::api::extract::{JsonBody, QueryParams, RootCaller, path_id};
 use crate::api::pagination::{self, ListResponse, PageQuery};
 use crate::api::problem::Problem;
+use crate::model::TenantId;
 use crate::tenancy::tenants;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 const LIST: &str = "tenants";
@@ -51,4 +52,22 @@ pub async fn list(
         data: tenants.into_iter().map(TenantView::from).collect(),
         next_cursor: pagination::cursor("root", LIST, last),
     }))
+}
+
+/// A new `admin` key for a tenant that locked itself out, issued by the operator. The secret is
+/// shown this once; the tenant's other keys are untouched.
+#[utoipa::path(post, path = "/v1/tenants/{id}/recovery-key", tag = "tenants",
+    security(("bearer" = []), ("api_key" = [])), params(("id" = TenantId, Path)),
+    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 503, body = Problem)))]
+pub async fn recovery_key(
+    State(app): State<AppState>,
+    _root: RootCaller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
+    let id: TenantId = path_id("id", &id)?;
+    let (key, secret) = tenants::recovery_key(app.store.as_ref(), id).await?;
+    tracing::warn!(tenant_id = %id, key_id = %key.id, "recovery admin key issued with the root key");
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&key, &secret))))
 }

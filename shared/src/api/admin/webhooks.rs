@@ -3,7 +3,7 @@
 use crate::api::AppState;
 use crate::api::dto::webhooks::{
     AttemptView, AttemptsQuery, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate,
-    EndpointView, Requeued, SecretRotate, SecretRotated,
+    EndpointView, Requeued, SecretRotate, SecretRotated, TestQuery,
 };
 use crate::api::extract::{Caller, JsonBody, QueryParams, path_id};
 use crate::api::pagination::{self, ListResponse, PageQuery};
@@ -43,6 +43,8 @@ pub async fn list(
     security(("bearer" = []), ("api_key" = [])),
     responses((status = 201, body = EndpointCreated), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem,
+               description = "The tenant already has the most endpoints allowed (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`, default 1,000)"),
               (status = 413, body = Problem), (status = 415, body = Problem),
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn create(
@@ -138,17 +140,23 @@ pub async fn rotate(
 }
 
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks",
-    security(("bearer" = []), ("api_key" = [])), params(("id" = EndpointId, Path)),
+    security(("bearer" = []), ("api_key" = [])), params(("id" = EndpointId, Path), TestQuery),
     responses((status = 200, body = AttemptView), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 503, body = Problem)))]
+              (status = 404, body = Problem),
+              (status = 409, body = Problem,
+               description = "The endpoint is disabled: enable it, or send `force=true` to test it anyway"),
+              (status = 503, body = Problem)))]
 pub async fn test(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(query): QueryParams<TestQuery>,
 ) -> Result<Json<AttemptView>, Problem> {
     let tenant = caller.require(Scope::WebhooksWrite)?.tenant_id;
     let id: EndpointId = path_id("id", &id)?;
+    let endpoint = endpoints::get(app.store.as_ref(), tenant, id).await?;
+    endpoints::ensure_testable(&endpoint, query.force.unwrap_or(false))?;
     Ok(Json(app.delivery.send_test(tenant, id).await?.into()))
 }
 
@@ -172,12 +180,11 @@ pub async fn attempts(
         query.cursor.as_deref(),
         &owner,
         "attempts",
-        &messages::attempts_prefix(id),
+        messages::ATTEMPT_CURSOR_PREFIX,
     )?;
     endpoints::get(app.store.as_ref(), tenant, id).await?;
     let (found, last) = messages::attempts(
         app.store.as_ref(),
-        tenant,
         id,
         params.limit,
         params.after,

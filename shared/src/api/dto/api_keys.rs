@@ -12,11 +12,12 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyCreate {
-    /// A display name: 1–128 characters, not only spaces, no control characters.
+    /// A display name: 1–128 characters, not only spaces, no control, bidi or other invisible
+    /// formatting characters (the pattern lists those of the Basic Multilingual Plane).
     #[schema(
         min_length = 1,
         max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*[^\s\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb][^\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*$"
     )]
     pub name: String,
     /// At least one scope.
@@ -40,7 +41,7 @@ pub struct ApiKeyUpdate {
     #[schema(
         min_length = 1,
         max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*[^\s\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb][^\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*$"
     )]
     pub name: Option<String>,
     pub enabled: Option<bool>,
@@ -87,6 +88,9 @@ pub struct ApiKeyView {
     pub updated_at: DateTime<Utc>,
     pub usage_count: u64,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The key that replaced this one when it was rolled; a rolled key only runs out (its
+    /// expiry cannot be moved, it cannot be rolled again).
+    pub replaced_by: Option<KeyId>,
 }
 
 impl From<&ApiKey> for ApiKeyView {
@@ -104,6 +108,7 @@ impl From<&ApiKey> for ApiKeyView {
             updated_at: k.updated_at,
             usage_count: k.usage_count,
             last_used_at: k.last_used_at,
+            replaced_by: k.replaced_by,
         }
     }
 }

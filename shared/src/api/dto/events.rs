@@ -19,14 +19,18 @@ pub const EVENT_TYPE_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventPublish {
-    /// A dotted event type, e.g. `ticket.created` (at most 128 characters).
+    /// A dotted event type, e.g. `ticket.created` (at most 128 characters). The namespaces
+    /// `webhook.`, `integration.`, `api_key.` and `switchboard.` (any case) are reserved for
+    /// Switchboard's own events: publishing into them is a 422 naming `type`.
     #[serde(rename = "type")]
     #[schema(
         max_length = 128,
         pattern = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*$"
     )]
     pub event_type: String,
-    /// Any JSON value, at most 256 KiB.
+    /// Any JSON value, at most 256 KiB, that every JSON reader accepts: arrays and objects
+    /// nested at most 64 levels, numbers within the range of a double, strings without lone
+    /// surrogate escapes (otherwise 422 naming `data`). Delivered byte for byte.
     #[schema(value_type = Object)]
     pub data: Box<RawValue>,
     /// Repeat a publish safely: within 24 h the same key returns the original answer.
@@ -114,8 +118,9 @@ pub struct EventView {
     pub id: MessageId,
     #[serde(rename = "type")]
     pub event_type: String,
+    /// The event's `data` exactly as published and delivered.
     #[schema(value_type = Object)]
-    pub data: serde_json::Value,
+    pub data: Box<RawValue>,
     pub created_at: DateTime<Utc>,
     pub deliveries: Vec<DeliveryView>,
 }

@@ -3,6 +3,7 @@
 use crate::error::{DomainError, Errors};
 use crate::model::endpoint::{
     self, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS, Endpoint, EndpointChange, EndpointSettings,
+    MAX_EVENT_TYPE_LEN, MAX_EVENT_TYPES, MAX_HEADER_NAME, MAX_HEADER_VALUE, MAX_HEADERS,
 };
 use crate::model::message::{Attempt, AttemptStatus, ErrorCode};
 use crate::model::{AttemptId, EndpointId, MessageId};
@@ -12,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 /// What `url` must look like; the server checks the same shape (`model::endpoint::parse_url`,
@@ -21,10 +22,6 @@ pub const URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~-]+|\[[0-
 
 /// The schema of `url`: [`URL_PATTERN`], at most 2,048 characters.
 pub struct DeliveryUrl;
-
-/// The schema of one `event_types` entry: an exact event type, `*`, or a prefix glob
-/// (`ticket.*`), at most 128 characters.
-pub struct EventTypePattern;
 
 fn string_schema(pattern: &str, max_length: usize) -> RefOr<Schema> {
     ObjectBuilder::new()
@@ -41,38 +38,76 @@ impl PartialSchema for DeliveryUrl {
 }
 impl ToSchema for DeliveryUrl {}
 
-impl PartialSchema for EventTypePattern {
-    fn schema() -> RefOr<Schema> {
-        string_schema(
-            r"^(\*|[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*(\.\*)?)$",
-            128,
+/// The schema of a string or of `null` when `nullable`.
+fn typed(ty: Type, nullable: bool) -> SchemaType {
+    if nullable {
+        SchemaType::from_iter([ty, Type::Null])
+    } else {
+        SchemaType::Type(ty)
+    }
+}
+
+/// `headers` as sent: the limits [`endpoint::parse_headers`] enforces.
+fn headers_schema(nullable: bool) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(typed(Type::Object, nullable))
+        .description(Some(format!(
+            "Extra headers sent with every delivery: at most {MAX_HEADERS}, names of at most \
+             {MAX_HEADER_NAME} and values of at most {MAX_HEADER_VALUE} characters, not the \
+             headers Switchboard sets. Values are write-only: they are stored encrypted and \
+             shown masked (`***` + the last 4 characters)."
+        )))
+        .max_properties(Some(MAX_HEADERS))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_HEADER_NAME))
+                .pattern(Some(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_HEADER_VALUE))
+                .pattern(Some(r"^[\t -~]*$")),
+        ))
+        .into()
+}
+
+fn create_headers_schema() -> Schema {
+    headers_schema(false)
+}
+
+fn update_headers_schema() -> Schema {
+    headers_schema(true)
+}
+
+/// `event_types` as sent: the limits [`endpoint::parse_event_types`] enforces.
+fn event_types_schema(nullable: bool) -> Schema {
+    ArrayBuilder::new()
+        .schema_type(typed(Type::Array, nullable))
+        .description(Some(
+            "Exact names, prefix globs (`ticket.*`) or `*`. Default `[\"*\"]` when creating.",
+        ))
+        .min_items(Some(1))
+        .max_items(Some(MAX_EVENT_TYPES))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_EVENT_TYPE_LEN))
+                .pattern(Some(
+                    r"^(\*|[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})*(\.\*)?)$",
+                )),
         )
-    }
+        .into()
 }
-impl ToSchema for EventTypePattern {}
 
-/// The schema of `headers`: at most 20, names HTTP tokens, values visible ASCII (the names
-/// Switchboard sets itself are refused too, which a schema cannot say case-insensitively).
-pub struct DeliveryHeaders;
-
-impl PartialSchema for DeliveryHeaders {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .max_properties(Some(endpoint::MAX_HEADERS))
-            .property_names(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")),
-            ))
-            .additional_properties(Some(string_schema(
-                r"^[\t\x20-\x7e]*$",
-                endpoint::MAX_HEADER_VALUE,
-            )))
-            .into()
-    }
+fn create_event_types_schema() -> Schema {
+    event_types_schema(true)
 }
-impl ToSchema for DeliveryHeaders {}
+
+fn update_event_types_schema() -> Schema {
+    event_types_schema(true)
+}
 
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -81,13 +116,11 @@ pub struct EndpointCreate {
     /// Where to POST events: http(s), not an internal address.
     #[schema(value_type = DeliveryUrl)]
     pub url: String,
-    /// Exact names, prefix globs (`ticket.*`) or `*`. Default `["*"]`.
     #[serde(default)]
-    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<EventTypePattern>>)]
+    #[schema(schema_with = create_event_types_schema)]
     pub event_types: Option<Vec<String>>,
-    /// Extra headers sent with every delivery (at most 20).
     #[serde(default)]
-    #[schema(value_type = DeliveryHeaders)]
+    #[schema(schema_with = create_headers_schema)]
     pub headers: BTreeMap<String, String>,
     /// At most 512 characters.
     #[serde(default)]
@@ -155,9 +188,10 @@ impl EndpointCreate {
 pub struct EndpointUpdate {
     #[schema(value_type = Option<DeliveryUrl>)]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<EventTypePattern>>)]
+    #[schema(schema_with = update_event_types_schema)]
     pub event_types: Option<Vec<String>>,
-    #[schema(value_type = Option<DeliveryHeaders>)]
+    /// Replaces every header; `{}` removes them.
+    #[schema(schema_with = update_headers_schema)]
     pub headers: Option<BTreeMap<String, String>>,
     #[schema(max_length = 512)]
     pub description: Option<String>,
@@ -219,6 +253,8 @@ pub struct EndpointView {
     pub id: EndpointId,
     pub url: String,
     pub event_types: Vec<String>,
+    /// Each custom header with its value masked: `***` and its last 4 characters (`***` alone
+    /// for values under 12 characters). Deliveries carry the real values.
     pub headers: BTreeMap<String, String>,
     pub description: String,
     pub enabled: bool,
@@ -239,7 +275,7 @@ impl From<&Endpoint> for EndpointView {
             id: e.id,
             url: e.url.clone(),
             event_types: e.event_types.clone(),
-            headers: e.headers.clone(),
+            headers: e.masked_headers(),
             description: e.description.clone(),
             enabled: e.enabled,
             timeout_ms: e.timeout_ms,
@@ -287,6 +323,14 @@ pub struct SecretRotated {
     pub secret: String,
     /// When the previous secret stops signing.
     pub previous_expires_at: DateTime<Utc>,
+}
+
+/// `POST /v1/webhooks/{id}/test` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TestQuery {
+    /// Send even though the endpoint is disabled (otherwise 409).
+    pub force: Option<bool>,
 }
 
 /// `POST /v1/webhooks/{id}/recover`.

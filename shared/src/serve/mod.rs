@@ -1,22 +1,32 @@
 //! `switchboard serve`: admin and intake on one port plus the delivery worker, in one process,
 //! on the embedded store, queue and key by default (or AWS when the environment says so).
+//!
+//! The listener ([`listener`]) bounds what a client can hold: [`ServeLimits`] (header, idle and
+//! request timeouts, a connection cap) and the head limits of [`head`].
+
+mod guard;
+pub mod head;
+pub mod limits;
+mod listener;
+pub mod root_key;
 
 use crate::api;
 use crate::app::{App, BuildError};
-use crate::config::{Config, ConfigError};
+use crate::config::{Backend, Config, ConfigError};
 use crate::queue::worker::{WorkerOptions, run_worker};
-use crate::tenancy::key_format::{self, KeyHash};
-use secrecy::ExposeSecret;
+pub use limits::{LimitError, ServeLimits};
+pub use root_key::NewRootKey;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Where to listen and keep data.
+/// Where to listen, where to keep data, and the listener's limits.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    pub limits: ServeLimits,
     /// Where to serve `GET /metrics` (Prometheus text); `None` serves no metrics. Never the
     /// public `addr`: metrics get a listener of their own.
     pub metrics_addr: Option<SocketAddr>,
@@ -27,6 +37,8 @@ pub struct ServeOptions {
 pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error("{0}")]
@@ -39,8 +51,9 @@ pub struct Running {
     /// Where `GET /metrics` is served, when it is.
     pub metrics_addr: Option<SocketAddr>,
     pub app: Arc<App>,
-    /// Set when this start created a root key; shown to the operator once.
-    pub new_root_key: Option<String>,
+    /// Set when this start made a root key: show it to the operator once, then
+    /// [`NewRootKey::persist`] its hash.
+    pub new_root_key: Option<NewRootKey>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -62,43 +75,38 @@ impl Running {
     }
 }
 
-/// The root key's hash: from the environment, else from the data directory, else a new key is
-/// made, its hash saved, and the key returned so it can be printed once.
-fn root_key(config: &mut Config, data_dir: &Path) -> Result<Option<String>, ServeError> {
-    if config.root_key_hash.is_some() {
-        return Ok(None);
-    }
-    let path = data_dir.join("root_key.sha256");
-    let io = |e: std::io::Error| ServeError::Io(format!("{}: {e}", path.display()));
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).map_err(io)?;
-        config.root_key_hash = Some(KeyHash::from_hex(&text).ok_or_else(|| {
-            ServeError::Io(format!("{} does not hold a SHA-256 hex", path.display()))
-        })?);
-        return Ok(None);
-    }
-    std::fs::create_dir_all(data_dir).map_err(io)?;
-    let key = key_format::generate();
-    let hash = KeyHash::of(key.expose_secret());
-    std::fs::write(&path, format!("{}\n", hash.to_hex())).map_err(io)?;
-    config.root_key_hash = Some(hash);
-    Ok(Some(key.expose_secret().to_owned()))
-}
-
-/// Starts serving; returns once the port is bound.
+/// Starts serving; returns once the port is bound. Every check that can fail (configuration,
+/// limits, the data directory, the saved root key hash, the port, the store and the master key)
+/// runs before anything about a new root key is saved: its hash is written only by
+/// [`NewRootKey::persist`], once the caller has shown the key.
 pub async fn start(
     options: ServeOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Running, ServeError> {
     let mut config = Config::for_serve(options.data_dir.clone(), env)?;
-    let new_root_key = root_key(&mut config, &options.data_dir)?;
-    let app = App::build(&config).await?;
+    options.limits.validate()?;
+    if matches!(config.backend, Backend::Sqlite { .. }) {
+        crate::private_fs::create_dir(&options.data_dir)
+            .map_err(|e| ServeError::Io(format!("{}: {e}", options.data_dir.display())))?;
+    }
+    if config.root_key_hash.is_none() {
+        config.root_key_hash = root_key::load(&options.data_dir)?;
+    }
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|e| ServeError::Io(format!("bind {}: {e}", options.addr)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError::Io(e.to_string()))?;
+    let new_root_key = match config.root_key_hash {
+        Some(_) => None,
+        None => {
+            let key = NewRootKey::generate(&options.data_dir);
+            config.root_key_hash = Some(key.hash());
+            Some(key)
+        }
+    };
+    let app = App::build(&config).await?;
     let (shutdown, stop) = watch::channel(false);
     let metrics_addr = match options.metrics_addr {
         Some(at) => Some(metrics_listener(at, &app, stop.clone()).await?),
@@ -110,16 +118,11 @@ pub async fn start(
         WorkerOptions::default(),
         stop.clone(),
     ));
-    let router = api::router(Arc::clone(&app));
+    let router = api::serve_router(Arc::clone(&app), options.limits.request_timeout);
     let task_app = Arc::clone(&app);
-    let mut http_stop = stop.clone();
+    let http = listener::run(listener, router, options.limits, stop);
     let task = tokio::spawn(async move {
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "server failed");
-        }
+        http.await;
         let _ = worker.await;
         task_app.auth.flush_usage().await;
         tracing::info!("stopped cleanly");

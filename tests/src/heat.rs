@@ -1,0 +1,262 @@
+//! One simulated second of a big tenant's traffic, metered the way AWS bills it: the heat test
+//! asserts on it and the bench's `heat-report` prints it (and feeds the capacity model in
+//! `docs/scale.md`). The store is wrapped in the [`HeatMeter`], whose clock stands still, so the
+//! whole run lands in one one-second bucket however long it takes; the queue and key provider
+//! are wrapped in counters of the requests SQS and KMS would be sent. Deliveries are real: a
+//! worker posts every one to a loopback receiver.
+
+use crate::harness::TenantClient;
+use crate::receiver::Receiver;
+use crate::{TestServer, Worker, sqlite_db, test_settings};
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use switchboard::app::App;
+use switchboard::crypto::local::LocalKeyProvider;
+use switchboard::crypto::{CryptoError, DataKey, EncryptionContext, KeyProvider};
+use switchboard::queue::sqlite::SqliteQueue;
+use switchboard::queue::{DeadLetter, Outcome, OutgoingJob, Queue, QueueError, ReceivedJob};
+use switchboard::store::heat::{Heat, HeatMeter, Totals};
+use switchboard::store::sqlite::SqliteStore;
+use switchboard::tenancy::key_format::{self, KeyHash};
+use zeroize::Zeroizing;
+
+/// What one simulated second cost.
+#[derive(Debug, Clone)]
+pub struct HeatReport {
+    pub events: usize,
+    pub endpoints: usize,
+    /// Partition keys by write units taken, hottest first.
+    pub keys: Vec<(String, Heat)>,
+    /// Store totals over the run.
+    pub totals: Totals,
+    /// SQS requests the producers would send (SendMessage, or one SendMessageBatch per 10).
+    pub queue_send_requests: u64,
+    /// Jobs enqueued.
+    pub jobs: u64,
+    /// KMS requests (GenerateDataKey + Decrypt).
+    pub kms_requests: u64,
+}
+
+impl HeatReport {
+    pub fn deliveries(&self) -> usize {
+        self.events * self.endpoints
+    }
+
+    /// The `top` hottest keys, one line each.
+    pub fn hottest_lines(&self, top: usize) -> Vec<String> {
+        self.keys
+            .iter()
+            .take(top)
+            .map(|(pk, heat)| format!("{pk}: {} writes, {} units", heat.writes, heat.units))
+            .collect()
+    }
+
+    /// The run as the capacity model reads it.
+    pub fn to_json(&self) -> Value {
+        let per = |n: u64| n as f64 / self.deliveries() as f64;
+        let hottest = self.keys.first();
+        json!({
+            "events": self.events,
+            "endpoints": self.endpoints,
+            "deliveries": self.deliveries(),
+            "hottest_key": hottest.map(|(pk, _)| pk.clone()),
+            "hottest_writes_per_s": hottest.map_or(0, |(_, h)| h.writes),
+            "hottest_units_per_s": hottest.map_or(0, |(_, h)| h.units),
+            "per_delivery": {
+                "store_writes": per(self.totals.writes),
+                "write_units": per(self.totals.write_units),
+                "store_reads": per(self.totals.reads),
+                "read_units": per(self.totals.read_units_x2) / 2.0,
+                "bytes_written": per(self.totals.bytes_written),
+                "sqs_send_requests": per(self.queue_send_requests),
+                "kms_requests": per(self.kms_requests),
+            }
+        })
+    }
+}
+
+/// `events` events published to `endpoints` endpoints of one tenant, all delivered, metered.
+pub async fn one_second_of(events: usize, endpoints: usize) -> HeatReport {
+    let (db, dir) = sqlite_db();
+    let meter = Arc::new(HeatMeter::with_clock(
+        Arc::new(SqliteStore::new(Arc::clone(&db))),
+        Arc::new(|| 0),
+    ));
+    let queue = Arc::new(CountingQueue::new(Arc::new(SqliteQueue::new(db))));
+    let keys = Arc::new(CountingKeys::new(Arc::new(
+        LocalKeyProvider::load_or_create(&dir.path().join("master.key")).expect("key"),
+    )));
+    let root = key_format::generate();
+    let settings = test_settings(Some(KeyHash::of(root.expose_secret())));
+    let app: Arc<App> =
+        App::new(meter.clone(), queue.clone(), keys.clone(), settings).expect("app");
+    let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
+    let tenant = TenantClient::create(api, root.expose_secret(), "heat").await;
+    let receiver = Receiver::start().await;
+    for i in 0..endpoints {
+        tenant
+            .endpoint_at(
+                receiver.url(&format!("/ep{i}")),
+                json!({"event_types": ["heat.*"]}),
+            )
+            .await;
+    }
+    // Setup is not the traffic under test.
+    meter.reset();
+    queue.reset();
+    keys.reset();
+    for i in 0..events {
+        tenant.publish("heat.tick", json!({"i": i})).await;
+    }
+    let worker = Worker::start(&app);
+    let deliveries = events * endpoints;
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let seen: usize = (0..endpoints)
+            .map(|i| receiver.seen(&format!("/ep{i}")).len())
+            .sum();
+        if seen >= deliveries {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {seen} of {deliveries} delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.stop().await;
+    let mut keys_by_heat: Vec<(String, Heat)> = meter
+        .snapshot()
+        .into_iter()
+        .map(|((pk, _), heat)| (pk, heat))
+        .collect();
+    keys_by_heat.sort_by_key(|(_, heat)| std::cmp::Reverse((heat.units, heat.writes)));
+    HeatReport {
+        events,
+        endpoints,
+        keys: keys_by_heat,
+        totals: meter.totals(),
+        queue_send_requests: queue.send_requests.load(Ordering::Relaxed),
+        jobs: queue.jobs.load(Ordering::Relaxed),
+        kms_requests: keys.requests.load(Ordering::Relaxed),
+    }
+}
+
+/// Counts what producers send, as SQS requests; everything else passes through.
+struct CountingQueue {
+    inner: Arc<dyn Queue>,
+    send_requests: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl CountingQueue {
+    fn new(inner: Arc<dyn Queue>) -> Self {
+        Self {
+            inner,
+            send_requests: AtomicU64::new(0),
+            jobs: AtomicU64::new(0),
+        }
+    }
+
+    fn reset(&self) {
+        self.send_requests.store(0, Ordering::Relaxed);
+        self.jobs.store(0, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Queue for CountingQueue {
+    async fn send(&self, job: OutgoingJob) -> Result<(), QueueError> {
+        self.send_requests.fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(1, Ordering::Relaxed);
+        self.inner.send(job).await
+    }
+    async fn send_batch(&self, jobs: Vec<OutgoingJob>) -> Result<(), QueueError> {
+        let n = jobs.len() as u64;
+        self.send_requests
+            .fetch_add(n.div_ceil(10), Ordering::Relaxed);
+        self.jobs.fetch_add(n, Ordering::Relaxed);
+        self.inner.send_batch(jobs).await
+    }
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError> {
+        self.inner.receive(max, visibility).await
+    }
+    async fn settle(&self, job: &ReceivedJob, outcome: &Outcome) -> Result<(), QueueError> {
+        self.inner.settle(job, outcome).await
+    }
+    async fn settle_many(&self, settled: Vec<(ReceivedJob, Outcome)>) -> Result<(), QueueError> {
+        self.inner.settle_many(settled).await
+    }
+    async fn settle_and_receive(
+        &self,
+        settled: Vec<(ReceivedJob, Outcome)>,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError> {
+        self.inner
+            .settle_and_receive(settled, max, visibility)
+            .await
+    }
+    async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError> {
+        self.inner.dead_letter(job, reason).await
+    }
+    async fn depth(&self) -> Result<u64, QueueError> {
+        self.inner.depth().await
+    }
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        self.inner.dead_letters(max).await
+    }
+    async fn wait_for_work(&self, timeout: Duration) {
+        self.inner.wait_for_work(timeout).await;
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+}
+
+/// Counts key-provider calls (each would be one KMS request).
+struct CountingKeys {
+    inner: Arc<dyn KeyProvider>,
+    requests: AtomicU64,
+}
+
+impl CountingKeys {
+    fn new(inner: Arc<dyn KeyProvider>) -> Self {
+        Self {
+            inner,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl KeyProvider for CountingKeys {
+    async fn generate_data_key(&self, ctx: &EncryptionContext) -> Result<DataKey, CryptoError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.generate_data_key(ctx).await
+    }
+    async fn decrypt_data_key(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        ctx: &EncryptionContext,
+    ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.decrypt_data_key(key_id, wrapped, ctx).await
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+}

@@ -1,0 +1,42 @@
+//! Write heat: one tenant at 10,000 deliveries per second must not put any DynamoDB partition key
+//! over ~300 writes per second (a partition serves at most 1,000 write units per second, and a
+//! transactional write costs two). The scenario (see `switchboard_tests::heat`) meters one
+//! simulated second of 100 events to 100 endpoints, or 1,000 events to 10 endpoints, with every
+//! delivery made for real.
+
+use switchboard_tests::heat::one_second_of;
+
+/// Most writes one partition key may take in one second of this traffic.
+const MAX_WRITES_PER_KEY: u64 = 300;
+/// DynamoDB's hard ceiling per partition.
+const MAX_UNITS_PER_KEY: u64 = 1_000;
+
+async fn keeps_every_key_cool(events: usize, endpoints: usize) {
+    let report = one_second_of(events, endpoints).await;
+    let top = report.hottest_lines(5);
+    println!("{events} events x {endpoints} endpoints, hottest keys: {top:#?}");
+    assert!(
+        report.totals.writes >= report.deliveries() as u64,
+        "every delivery writes at least once: {:?}",
+        report.totals
+    );
+    for (pk, heat) in &report.keys {
+        assert!(
+            heat.writes <= MAX_WRITES_PER_KEY && heat.units <= MAX_UNITS_PER_KEY,
+            "{pk} took {} writes ({} units) in one second of {events} events x {endpoints} \
+             endpoints; hottest: {top:#?}",
+            heat.writes,
+            heat.units
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_events_to_hundred_endpoints_keep_every_key_cool() {
+    keeps_every_key_cool(100, 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_events_to_ten_endpoints_keep_every_key_cool() {
+    keeps_every_key_cool(1_000, 10).await;
+}
