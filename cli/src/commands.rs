@@ -45,13 +45,19 @@ impl From<LimitArgs> for ServeLimits {
     }
 }
 
-pub async fn serve(addr: SocketAddr, data_dir: PathBuf, limits: ServeLimits) -> Result<()> {
+pub async fn serve(
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    limits: ServeLimits,
+    metrics_addr: Option<SocketAddr>,
+) -> Result<()> {
     switchboard::telemetry::init(false);
     let mut running = start(
         ServeOptions {
             addr,
             data_dir,
             limits,
+            metrics_addr,
         },
         &process_env,
     )
@@ -67,6 +73,9 @@ pub async fn serve(addr: SocketAddr, data_dir: PathBuf, limits: ServeLimits) -> 
         running.addr,
         running.app.describe()
     );
+    if let Some(metrics) = running.metrics_addr {
+        println!("Prometheus metrics on http://{metrics}/metrics");
+    }
     shutdown_signal().await;
     println!("Shutting down: finishing requests and jobs in flight…");
     running.stop().await;

@@ -29,6 +29,10 @@ enum Command {
         addr: SocketAddr,
         #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
         data_dir: PathBuf,
+        /// Serve Prometheus metrics at `GET /metrics` on this address (off when unset; never on
+        /// the public port). Unauthenticated: bind loopback or a private interface.
+        #[arg(long, env = "SWITCHBOARD_METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
         #[command(flatten)]
         limits: commands::LimitArgs,
     },
@@ -145,7 +149,8 @@ async fn main() -> ExitCode {
             addr,
             data_dir,
             limits,
-        } => commands::serve(addr, data_dir, limits.into()).await,
+            metrics_addr,
+        } => commands::serve(addr, data_dir, limits.into(), metrics_addr).await,
         Command::Openapi => {
             print!("{}", switchboard::api::openapi::document_json());
             Ok(())

@@ -7,6 +7,8 @@ use crate::config::{AwsResources, Backend, Config};
 use crate::crypto::KeyProvider;
 use crate::crypto::kms::KmsKeyProvider;
 use crate::delivery::{DeliverySettings, Engine, JobRunner};
+use crate::metrics::Metrics;
+use crate::metrics::store::MeteredStore;
 use crate::outbound::Outbound;
 use crate::queue::Queue;
 use crate::queue::sqs::SqsQueue;
@@ -24,6 +26,8 @@ pub struct App {
     pub auth: Authenticator,
     pub outbound: Arc<Outbound>,
     pub delivery: Arc<Engine>,
+    /// The process's operational metrics (Prometheus for `serve`, EMF in the Lambdas).
+    pub metrics: Arc<Metrics>,
 }
 
 /// What an app needs besides its adapters.
@@ -31,6 +35,9 @@ pub struct App {
 pub struct Settings {
     pub root_key_hash: Option<KeyHash>,
     pub delivery: DeliverySettings,
+    /// Write metrics as CloudWatch EMF lines when flushed (the Lambdas), rather than only
+    /// keeping them for a Prometheus scrape (`serve`).
+    pub emf_metrics: bool,
     /// The most live endpoints a tenant may have (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`).
     pub max_endpoints_per_tenant: usize,
 }
@@ -41,6 +48,7 @@ impl Default for Settings {
             root_key_hash: None,
             delivery: DeliverySettings::default(),
             max_endpoints_per_tenant: crate::outbound::DEFAULT_MAX_ENDPOINTS,
+            emf_metrics: false,
         }
     }
 }
@@ -64,6 +72,12 @@ impl App {
         keys: Arc<dyn KeyProvider>,
         settings: Settings,
     ) -> Result<Arc<Self>, BuildError> {
+        let metrics = Arc::new(if settings.emf_metrics {
+            Metrics::with_emf()
+        } else {
+            Metrics::new()
+        });
+        let store: Arc<dyn Store> = Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
         let outbound = Arc::new(
             Outbound::new(
                 Arc::clone(&store),
@@ -71,7 +85,8 @@ impl App {
                 Arc::clone(&keys),
                 settings.delivery.retention,
             )
-            .with_max_endpoints(settings.max_endpoints_per_tenant),
+            .with_max_endpoints(settings.max_endpoints_per_tenant)
+            .with_metrics(Arc::clone(&metrics)),
         );
         let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
         Ok(Arc::new(Self {
@@ -81,6 +96,7 @@ impl App {
             store,
             queue,
             keys,
+            metrics,
         }))
     }
 
@@ -90,6 +106,7 @@ impl App {
             root_key_hash: config.root_key_hash,
             delivery: config.delivery.clone(),
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
+            emf_metrics: false,
         };
         match &config.backend {
             Backend::Aws(aws) => Self::build_aws(aws, settings).await,

@@ -24,6 +24,7 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
             root_key_hash: config.root_key_hash,
             delivery: config.delivery.clone(),
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
+            emf_metrics: true,
         },
     )
     .await?;
@@ -31,16 +32,33 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
     Ok(app)
 }
 
+/// An HTTP function's router, with the metrics flushed as EMF after every response (one
+/// invocation is one request), before the runtime asks for the next event.
+fn flushing_metrics(router: axum::Router, app: &App, function: &'static str) -> axum::Router {
+    let metrics = Arc::clone(&app.metrics);
+    router.layer(axum::middleware::map_response(
+        move |response: axum::response::Response| {
+            let metrics = Arc::clone(&metrics);
+            async move {
+                metrics.flush_emf(function);
+                response
+            }
+        },
+    ))
+}
+
 /// The admin function.
 pub async fn run_admin() -> Result<(), BoxError> {
     let app = build(Role::Admin).await?;
-    lambda_http::run(crate::api::admin_router(app)).await
+    let router = crate::api::admin_router(Arc::clone(&app));
+    lambda_http::run(flushing_metrics(router, &app, "admin")).await
 }
 
 /// The intake function.
 pub async fn run_intake() -> Result<(), BoxError> {
     let app = build(Role::Intake).await?;
-    lambda_http::run(crate::api::intake_router(app)).await
+    let router = crate::api::intake_router(Arc::clone(&app));
+    lambda_http::run(flushing_metrics(router, &app, "intake")).await
 }
 
 /// The delivery function (SQS trigger with `ReportBatchItemFailures`).
@@ -48,13 +66,16 @@ pub async fn run_delivery() -> Result<(), BoxError> {
     let app = build(Role::Delivery).await?;
     let handler: Arc<dyn JobHandler> = app.job_handler();
     let queue = Arc::clone(&app.queue);
+    let metrics = Arc::clone(&app.metrics);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
             let (queue, handler) = (Arc::clone(&queue), Arc::clone(&handler));
+            let metrics = Arc::clone(&metrics);
             async move {
-                Ok::<_, BoxError>(
-                    handle_sqs_batch(queue.as_ref(), handler.as_ref(), event.payload).await,
-                )
+                let response =
+                    handle_sqs_batch(queue.as_ref(), handler.as_ref(), event.payload).await;
+                metrics.flush_emf("delivery");
+                Ok::<_, BoxError>(response)
             }
         },
     ))

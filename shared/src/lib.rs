@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod outbound;
 pub mod private_fs;

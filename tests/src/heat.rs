@@ -211,6 +211,9 @@ impl Queue for CountingQueue {
     async fn depth(&self) -> Result<u64, QueueError> {
         self.inner.depth().await
     }
+    async fn oldest_age(&self) -> Result<Option<Duration>, QueueError> {
+        self.inner.oldest_age().await
+    }
     async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
         self.inner.dead_letters(max).await
     }

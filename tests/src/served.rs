@@ -31,6 +31,7 @@ pub async fn start_at(
             addr,
             data_dir,
             limits,
+            metrics_addr: None,
         },
         &|_| None,
     )

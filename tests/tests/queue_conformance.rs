@@ -24,6 +24,7 @@ switchboard_tests::conformance_suite! {
         dead_letters_keep_reason,
         batch_sends_all_once,
         settle_and_receive_in_one_step,
+        oldest_age_counts_from_first_send,
     ],
 }
 

@@ -4,6 +4,7 @@
 
 use super::AppState;
 use super::problem::Problem;
+use crate::metrics::IntakeOutcome;
 use crate::model::IntegrationId;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -15,8 +16,21 @@ use axum::http::StatusCode;
               (status = 404, body = Problem), (status = 413, body = Problem),
               (status = 503, body = Problem)))]
 pub async fn receive(
-    State(_app): State<AppState>,
+    State(app): State<AppState>,
     Path(integration_id): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<StatusCode, Problem> {
+    let answer = answer(&integration_id, body);
+    app.metrics.intake(if answer.is_ok() {
+        IntakeOutcome::Accepted
+    } else {
+        IntakeOutcome::Rejected
+    });
+    answer
+}
+
+fn answer(
+    integration_id: &str,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode, Problem> {
     let not_found = || Problem::not_found("integration");

@@ -15,6 +15,7 @@ pub use runner::JobRunner;
 
 use crate::error::DomainError;
 use crate::jobs::{DeliverJob, Job};
+use crate::metrics::DeliveryOutcome;
 use crate::model::endpoint::Endpoint;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
 use crate::model::{AttemptId, EndpointId, MessageId, TenantId};
@@ -108,6 +109,7 @@ impl Engine {
         match self.try_deliver(job).await {
             Ok(outcome) => outcome,
             Err(e) => {
+                self.outbound.metrics().delivery(DeliveryOutcome::Error);
                 tracing::warn!(error = %e, "delivery could not complete; the job will come back");
                 Outcome::RetryAfter(store_down_backoff(receive_count))
             }
@@ -133,6 +135,7 @@ impl Engine {
             return Ok(Outcome::Done);
         }
         let Some(message) = ob.message(tenant, message_id).await? else {
+            ob.metrics().delivery(DeliveryOutcome::Expired);
             return Ok(Outcome::Dead(
                 "the event expired before it could be delivered".into(),
             ));
@@ -141,9 +144,11 @@ impl Engine {
         match previous.as_ref().map(|d| (d.status, d.attempts)) {
             // A redelivered job whose outcome is already recorded.
             Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => {
+                ob.metrics().delivery(DeliveryOutcome::Duplicate);
                 return Ok(Outcome::Done);
             }
             Some((_, attempts)) if attempts >= endpoint.max_attempts => {
+                ob.metrics().delivery(DeliveryOutcome::Failed);
                 return Ok(Outcome::Dead(format!("gave up after {attempts} attempts")));
             }
             _ => {}
@@ -151,6 +156,7 @@ impl Engine {
         if let Some(wait) = self.rate_limited(&endpoint).await? {
             // A fresh job, so waiting does not use up the queue's receive count.
             ob.enqueue(vec![Job::Deliver(*job).outgoing(wait)?]).await?;
+            ob.metrics().delivery(DeliveryOutcome::Deferred);
             return Ok(Outcome::Done);
         }
         let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
@@ -192,6 +198,7 @@ impl Engine {
             updated_at: now,
         };
         messages::record_attempt(store, &attempt, &delivery, ob.expiry()).await?;
+        ob.metrics().attempt(status.into(), result.duration);
         tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
         status = ?result.status, error = ?result.error.as_ref().map(|(c, _)| c), "delivery attempt");
         if gone {
@@ -327,7 +334,9 @@ impl Engine {
             Utc::now(),
         );
         let ob = self.outbound.as_ref();
-        messages::put_delivery(ob.store(), message, &delivery, ob.expiry()).await
+        messages::put_delivery(ob.store(), message, &delivery, ob.expiry()).await?;
+        ob.metrics().delivery(DeliveryOutcome::Skipped);
+        Ok(())
     }
 
     async fn note_success(&self, endpoint: &Endpoint) -> Result<(), DomainError> {

@@ -10,6 +10,7 @@ use crate::queue::{MAX_RECEIVES, Outcome, ReceivedJob};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Routes each job to the code for its kind.
 pub struct JobRunner {
@@ -54,9 +55,19 @@ struct JobHeader {
 impl JobHandler for JobRunner {
     async fn handle(&self, job: &ReceivedJob) -> Outcome {
         match serde_json::from_str::<Job>(&job.body) {
-            Ok(Job::Deliver(deliver)) => self.deliver(&deliver, job).await,
+            Ok(Job::Deliver(deliver)) => {
+                // Every log line of the delivery (engine, client, bookkeeping) carries these.
+                let span = tracing::info_span!("delivery", tenant_id = %deliver.tenant,
+                    message_id = %deliver.message, endpoint_id = %deliver.endpoint, job_id = %job.id);
+                self.deliver(&deliver, job).instrument(span).await
+            }
             Ok(Job::Recover(recovery)) => {
-                match recover::run(self.engine.outbound(), &recovery).await {
+                let span = tracing::info_span!("recovery", tenant_id = %recovery.tenant,
+                    endpoint_id = %recovery.endpoint, job_id = %job.id);
+                match recover::run(self.engine.outbound(), &recovery)
+                    .instrument(span)
+                    .await
+                {
                     Ok(n) => {
                         tracing::info!(tenant = %recovery.tenant, endpoint_id = %recovery.endpoint,
                             requeued = n, "recovery done");

@@ -25,6 +25,7 @@ pub mod recover;
 
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
 use crate::error::DomainError;
+use crate::metrics::Metrics;
 use crate::model::endpoint::{Endpoint, HeaderValues, StoredSecret};
 use crate::model::message::Message;
 use crate::model::{EndpointId, MessageId, TenantId};
@@ -71,6 +72,7 @@ pub struct Outbound {
     /// Opened custom headers by endpoint and sealing id, like `secrets`.
     headers: Cache<(EndpointId, String), Arc<HeaderValues>>,
     messages: Cache<MessageId, Arc<Message>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Outbound {
@@ -81,6 +83,7 @@ impl Outbound {
         retention: Duration,
     ) -> Self {
         Self {
+            metrics: Arc::new(Metrics::new()),
             store,
             queue,
             keys,
@@ -111,6 +114,12 @@ impl Outbound {
         self
     }
 
+    /// Records into `metrics` (the process's instruments) instead of a private set.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// The most live endpoints a tenant may have.
     pub fn max_endpoints(&self) -> usize {
         self.max_endpoints
@@ -126,6 +135,11 @@ impl Outbound {
 
     pub fn queue(&self) -> &dyn Queue {
         self.queue.as_ref()
+    }
+
+    /// Where publishing and the delivery engine count what they do.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// When a record written now expires (epoch seconds).

@@ -126,6 +126,7 @@ async fn publish_raw(
         return Err(e);
     }
     ob.remember(message);
+    ob.metrics().published();
     Ok(published)
 }
 

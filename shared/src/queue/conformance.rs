@@ -17,6 +17,7 @@ pub const CASES: &[&str] = &[
     "dead_letters_keep_reason",
     "batch_sends_all_once",
     "settle_and_receive_in_one_step",
+    "oldest_age_counts_from_first_send",
 ];
 
 pub async fn run(queue: &dyn Queue, case: &str) {
@@ -28,6 +29,7 @@ pub async fn run(queue: &dyn Queue, case: &str) {
         "dead_letters_keep_reason" => dead_letters_keep_reason(queue).await,
         "batch_sends_all_once" => batch_sends_all_once(queue).await,
         "settle_and_receive_in_one_step" => settle_and_receive_in_one_step(queue).await,
+        "oldest_age_counts_from_first_send" => oldest_age_counts_from_first_send(queue).await,
         other => panic!("unknown queue conformance case {other}"),
     }
 }
@@ -216,4 +218,44 @@ async fn settle_and_receive_in_one_step(queue: &dyn Queue) {
         .await
         .expect("settle");
     assert_eq!(queue.depth().await.expect("depth"), 0);
+}
+
+/// The oldest job's age runs from its first send, through retries, and is gone with the job.
+/// An adapter that cannot tell (SQS) must say so for every queue state, never guess.
+async fn oldest_age_counts_from_first_send(queue: &dyn Queue) {
+    assert_eq!(
+        queue.oldest_age().await.expect("age"),
+        None,
+        "an empty queue has no oldest job"
+    );
+    let before_send = Instant::now();
+    queue.send(OutgoingJob::now("aging")).await.expect("send");
+    let first = receive_one(queue, LONG, Duration::from_secs(5))
+        .await
+        .expect("job");
+    queue
+        .settle(&first, &Outcome::RetryAfter(Duration::from_millis(500)))
+        .await
+        .expect("settle");
+    let again = receive_one(queue, LONG, Duration::from_secs(10))
+        .await
+        .expect("back after backoff");
+    let age = queue.oldest_age().await.expect("age");
+    let upper = before_send.elapsed();
+    if let Some(age) = age {
+        assert!(
+            age >= Duration::from_millis(480),
+            "counted from the first send, not the retry: {age:?}"
+        );
+        assert!(
+            age <= upper + Duration::from_millis(5),
+            "{age:?} > {upper:?}"
+        );
+    }
+    queue.settle(&again, &Outcome::Done).await.expect("settle");
+    assert_eq!(
+        queue.oldest_age().await.expect("age"),
+        None,
+        "a done job no longer counts"
+    );
 }

@@ -129,6 +129,11 @@ pub trait Queue: Send + Sync + 'static {
     async fn dead_letter(&self, job: &ReceivedJob, reason: &str) -> Result<(), QueueError>;
     /// Jobs waiting or in flight (not dead). Approximate on SQS.
     async fn depth(&self) -> Result<u64, QueueError>;
+    /// How long ago the oldest job that is not dead was first sent (retries keep their first
+    /// send time), or `None` when the adapter cannot tell: SQS publishes that age only as the
+    /// CloudWatch metric `ApproximateAgeOfOldestMessage` (`template.yaml` alarms on it), not
+    /// through its API. `/metrics` samples it on each scrape.
+    async fn oldest_age(&self) -> Result<Option<Duration>, QueueError>;
     /// Up to `max` jobs in the dead-letter state, for inspection.
     async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
     /// Waits until a job may have been sent or `timeout` passes: lets pollers sleep cheaply.

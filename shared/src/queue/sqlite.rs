@@ -137,6 +137,20 @@ impl Queue for SqliteQueue {
             .map_err(unavailable)
     }
 
+    async fn oldest_age(&self) -> Result<Option<Duration>, QueueError> {
+        let oldest = self
+            .db
+            .read(|conn| {
+                conn.query_row("SELECT MIN(sent_at) FROM queue WHERE dead = 0", [], |row| {
+                    row.get::<_, Option<i64>>(0)
+                })
+                .map_err(sql)
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(oldest.map(|sent| Duration::from_millis((now_ms() - sent).max(0) as u64)))
+    }
+
     async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
         self.db
             .read(move |conn| {

@@ -252,6 +252,12 @@ impl Queue for SqsQueue {
         Ok(attrs.values().filter_map(|v| v.parse::<u64>().ok()).sum())
     }
 
+    async fn oldest_age(&self) -> Result<Option<Duration>, QueueError> {
+        // Not an attribute of GetQueueAttributes: CloudWatch's ApproximateAgeOfOldestMessage
+        // is the only source, and the stack's alarm watches it there.
+        Ok(None)
+    }
+
     async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
         let Some(dlq) = &self.dlq_url else {
             return Ok(Vec::new());

@@ -27,6 +27,9 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub limits: ServeLimits,
+    /// Where to serve `GET /metrics` (Prometheus text); `None` serves no metrics. Never the
+    /// public `addr`: metrics get a listener of their own.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Why `serve` could not start.
@@ -45,6 +48,8 @@ pub enum ServeError {
 /// A running server: its address, and a handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` is served, when it is.
+    pub metrics_addr: Option<SocketAddr>,
     pub app: Arc<App>,
     /// Set when this start made a root key: show it to the operator once, then
     /// [`NewRootKey::persist`] its hash.
@@ -103,6 +108,10 @@ pub async fn start(
     };
     let app = App::build(&config).await?;
     let (shutdown, stop) = watch::channel(false);
+    let metrics_addr = match options.metrics_addr {
+        Some(at) => Some(metrics_listener(at, &app, stop.clone()).await?),
+        None => None,
+    };
     let worker = tokio::spawn(run_worker(
         Arc::clone(&app.queue),
         app.job_handler(),
@@ -121,11 +130,26 @@ pub async fn start(
     tracing::info!(%addr, adapters = %app.describe(), "serving admin and intake APIs");
     Ok(Running {
         addr,
+        metrics_addr,
         app,
         new_root_key,
         shutdown,
         task,
     })
+}
+
+/// Starts the metrics listener; it stops with the server.
+async fn metrics_listener(
+    addr: SocketAddr,
+    app: &App,
+    stop: watch::Receiver<bool>,
+) -> Result<SocketAddr, ServeError> {
+    let metrics = Arc::clone(&app.metrics);
+    let (bound, _task) =
+        crate::metrics::serve_listener(addr, metrics, Arc::clone(&app.queue), stop)
+            .await
+            .map_err(|e| ServeError::Io(format!("bind metrics listener {addr}: {e}")))?;
+    Ok(bound)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
