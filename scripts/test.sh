@@ -64,6 +64,9 @@ cfn-lint template.yaml
 echo "==> checkov template.yaml (every check it skips is skipped in the template, with the reason)"
 target/checkov-venv/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
+echo "==> docs/scale.md is what scripts/capacity.py makes of its measured inputs and the template"
+python3 scripts/capacity.py --check
+
 echo "==> cargo lambda: the admin function invoked with sample events against moto"
 scripts/lambda-smoke.sh
 
