@@ -112,8 +112,8 @@ pub const ATTEMPT_BUCKETS: [f64; 12] = [
 /// batch (at most 10 jobs), so this only bounds memory if a caller never flushes.
 const EMF_PENDING_LIMIT: usize = 10_000;
 
-/// The process's instruments. Built once per process (one per [`crate::app::App`]), shared by
-/// the HTTP layer, publishing and the delivery engine.
+/// The process's instruments. Built once per process by the composition root, shared by the
+/// HTTP layer, publishing and the delivery engine.
 pub struct Metrics {
     instruments: Instruments,
     /// Set in the Lambdas: what the next EMF flush reports.
