@@ -31,7 +31,7 @@ pub struct EventPublish {
     /// Any JSON value, at most 256 KiB, that every JSON reader accepts: arrays and objects
     /// nested at most 64 levels, numbers within the range of a double, strings without lone
     /// surrogate escapes (otherwise 422 naming `data`). Delivered byte for byte.
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub data: Box<RawValue>,
     /// Repeat a publish safely: within 24 h the same key returns the original answer.
     #[serde(default)]
@@ -118,8 +118,8 @@ pub struct EventView {
     pub id: MessageId,
     #[serde(rename = "type")]
     pub event_type: String,
-    /// The event's `data` exactly as published and delivered.
-    #[schema(value_type = Object)]
+    /// The event's `data` (any JSON value) exactly as published and delivered.
+    #[schema(value_type = serde_json::Value)]
     pub data: Box<RawValue>,
     pub created_at: DateTime<Utc>,
     pub deliveries: Vec<DeliveryView>,
