@@ -25,6 +25,7 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
             delivery: config.delivery.clone(),
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: true,
+            public_url: config.public_url.clone(),
         },
     )
     .await?;
