@@ -29,6 +29,10 @@ fn signed(provider: &str, secret: &str, body: &Value, now: i64) -> SignedRequest
     .expect("sign")
 }
 
+fn signed_bytes(provider: &str, secret: &str, body: &[u8]) -> SignedRequest {
+    sign_request(provider, secret, &Value::Null, body, "", now()).expect("sign")
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -507,7 +511,64 @@ async fn failing_processing_dies_and_tells_the_tenant(backend: Backend) {
     worker.stop().await;
 }
 
+async fn bodies_are_kept_byte_for_byte(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let worker = h.worker();
+    let created = integration(
+        &h,
+        json!({"type": "github", "name": "raw", "config": {"secret": GITHUB_SECRET},
+               "mapping": {"event": "header:x-github-event", "first": "$[0]"},
+               "route": {"event_type": "github.raw"}}),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+
+    // Not UTF-8: verified on the raw bytes, kept as base64, mapped from headers only.
+    let binary: Vec<u8> = vec![0xff, 0xfe, 0x00, b'{', 0x80];
+    let accepted = hook(
+        &h,
+        &id,
+        &signed_bytes("github", GITHUB_SECRET, &binary),
+        &[],
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let evt = accepted.body["id"].as_str().expect("id").to_owned();
+    let view = inbound_status(&h, &id, &evt, "processed").await;
+    assert_eq!(view["body_encoding"], "base64");
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(view["body"].as_str().expect("body"))
+            .expect("base64"),
+        binary
+    );
+
+    // Over 256 KiB (stored in parts) and back whole.
+    let big = format!("[{}]", vec!["\"é\""; 200_000].join(","));
+    assert!(big.len() > 600 * 1024);
+    let accepted = hook(
+        &h,
+        &id,
+        &signed_bytes("github", GITHUB_SECRET, big.as_bytes()),
+        &[],
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let evt = accepted.body["id"].as_str().expect("id").to_owned();
+    let view = inbound_status(&h, &id, &evt, "processed").await;
+    assert_eq!(view["body"].as_str(), Some(big.as_str()));
+    assert_eq!(view["body_bytes"], json!(big.len()));
+
+    // Over the limit: 413 before anything is read further.
+    let huge = vec![b'x'; 1024 * 1024 + 1];
+    let refused = hook(&h, &id, &signed_bytes("github", GITHUB_SECRET, &huge), &[]).await;
+    assert_problem(&refused, StatusCode::PAYLOAD_TOO_LARGE, "1 MiB");
+    worker.stop().await;
+}
+
 switchboard_tests::on_both_backends!(
+    bodies_are_kept_byte_for_byte,
     github_webhook_is_verified_processed_and_delivered,
     stale_and_inactive_requests_are_refused,
     rotated_secrets_verify_during_grace_only,

@@ -10,9 +10,9 @@
 //! | integration | `INT#int_…` | `INT` | intake lookup (cached 2 s), view, update | ~0 |
 //! | integration list | GSI1 `INTS#ten_…` | GSI1 `int_…` | `GET /v1/integrations` | ~0 |
 //! | rejection counter | `INT#int_…` | `REJ` | the view's `rejected_count` | ≤ 1 per process (aggregated in memory) |
-//! | inbound event | `IEV#evt_…` | `IEV` | status, processing, the event view | 1 per status change |
+//! | inbound event | `IEV#evt_…` | `IEV` | status, processing, the event view | ~4 over its life (one event each) |
 //! | body part | `IEV#evt_…` | `BODY#00`… | the raw body (256 KiB a part) | 1 |
-//! | event list | GSI1 `IEVL#int_…#00`–`#15` | GSI1 `evt_…` | `GET …/events`, newest first | ~625 per shard |
+//! | event list entry | `IEVL#int_…#00`–`#63` | `evt_…` | `GET …/events`, newest first | ~156 per shard |
 //! | dedupe record | `IDD#int_…#<sha256 of key>` | `IDD` | duplicate deliveries (TTL = retention) | 1 |
 //!
 //! Records keyed by event id carry no tenant in their key: the record names its tenant and
