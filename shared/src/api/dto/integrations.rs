@@ -136,6 +136,16 @@ impl RouteInput {
 /// `POST /v1/integrations`. (No `Debug`: `config` holds key material.)
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "type": "github",
+    "name": "repository events",
+    "config": {"secret": "It's a Secret to Everybody"},
+    "mapping": {"repo": "$.repository.full_name", "sender": "$.sender.login"},
+    "route": {
+        "event_type": "github.{{ headers[\"x-github-event\"] }}",
+        "data": {"source": "github"}
+    }
+}))]
 pub struct IntegrationCreate {
     #[serde(rename = "type")]
     #[schema(value_type = ProviderType)]
