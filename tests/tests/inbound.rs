@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard::signing::inbound::{SignedRequest, sign_request};
-use switchboard_tests::{Backend, Harness, Reply, TenantClient, WAIT, assert_problem, eventually};
+use switchboard_tests::{
+    Backend, Harness, Reply, TenantClient, TestServer, WAIT, assert_problem, eventually,
+};
 
 const GITHUB_SECRET: &str = "gh-secret-0123456789-abcd";
 
@@ -565,6 +567,55 @@ async fn bodies_are_kept_byte_for_byte(backend: Backend) {
     let refused = hook(&h, &id, &signed_bytes("github", GITHUB_SECRET, &huge), &[]).await;
     assert_problem(&refused, StatusCode::PAYLOAD_TOO_LARGE, "1 MiB");
     worker.stop().await;
+}
+
+/// The queue is down (on moto: SQS answers for a queue that does not exist, as it would for a
+/// deleted or unreachable one; the embedded queue cannot be taken down from outside the
+/// process): the sender is told 503 with `Retry-After`, and nothing stays stored, so its
+/// retry is not taken for a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_queue_down_answers_503_and_keeps_nothing() {
+    use secrecy::ExposeSecret;
+    use std::sync::Arc;
+    use switchboard::tenancy::key_format::{self, KeyHash};
+    let root = key_format::generate();
+    let client = aws_sdk_sqs::Client::new(&switchboard_tests::sdk_config().await);
+    let missing = format!(
+        "{}/123456789012/{}",
+        switchboard_tests::moto_endpoint(),
+        switchboard_tests::unique("missing")
+    );
+    let app = switchboard::app::App::new(
+        Arc::new(switchboard_tests::dynamo_store().await),
+        Arc::new(switchboard::queue::sqs::SqsQueue::new(
+            client, missing, None,
+        )),
+        Arc::new(switchboard_tests::kms_provider().await),
+        switchboard_tests::test_settings(Some(KeyHash::of(root.expose_secret()))),
+    )
+    .expect("app");
+    let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
+    let t = TenantClient::create(api.clone(), root.expose_secret(), "queue down").await;
+    let created = integration(&t, github_integration()).await;
+    let id = created["id"].as_str().expect("id");
+    let push = signed("github", GITHUB_SECRET, &json!({"a": 1}), now());
+    let resp = api
+        .http
+        .post(api.url(&format!("/hooks/{id}")))
+        .headers(push.headers.clone())
+        .body(push.body.clone())
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let listed = t.get(&format!("/v1/integrations/{id}/events")).await;
+    assert_eq!(
+        listed["data"],
+        json!([]),
+        "the unqueued event was withdrawn"
+    );
 }
 
 switchboard_tests::on_both_backends!(

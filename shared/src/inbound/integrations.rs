@@ -18,7 +18,7 @@ use crate::store::{
 };
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -388,9 +388,4 @@ impl Inbound {
         self.verifiers.insert(cache_key, built.clone());
         Ok(built)
     }
-}
-
-/// The integration's options and masked key, for views.
-pub fn shown_config(integration: &Integration) -> Map<String, Value> {
-    integration.masked_config()
 }
