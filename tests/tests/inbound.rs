@@ -510,6 +510,45 @@ async fn failing_processing_dies_and_tells_the_tenant(backend: Backend) {
         .get(&format!("/v1/integrations/{id}/events?status=dead"))
         .await;
     assert_eq!(dead["data"].as_array().map(Vec::len), Some(1));
+
+    // Fixed route, replayed: a new run, its attempts start over, and it is routed.
+    h.endpoint("fixed", json!({"event_types": ["github.fixed"]}))
+        .await;
+    let patched = h
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/integrations/{id}"),
+            Some(json!({"route": {"event_type": "github.fixed"}})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let replay = h
+        .post(
+            &format!("/v1/integrations/{id}/events/{evt}/replay"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(replay.status, StatusCode::ACCEPTED, "{}", replay.body);
+    let fixed = inbound_status(&h, &id, &evt, "processed").await;
+    assert_eq!(fixed["attempts"], 1);
+    h.receiver.wait_for("fixed", 1, WAIT).await;
+    // An unknown event of a known integration is 404, as is a replay of it.
+    let unknown = "evt_01JDQ8ZK3M4N5P6Q7R8S9T0V1W";
+    assert_eq!(
+        h.fetch(&format!("/v1/integrations/{id}/events/{unknown}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.post(
+            &format!("/v1/integrations/{id}/events/{unknown}/replay"),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
     worker.stop().await;
 }
 

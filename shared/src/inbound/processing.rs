@@ -280,3 +280,113 @@ pub async fn replay(inb: &Inbound, event: &InboundEvent) -> Result<InboundEvent,
     inb.queue().send(job).await?;
     Ok(replayed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::inbound_event::StatusChange;
+    use crate::model::integration::Route;
+    use crate::model::{InboundEventId, IntegrationId, TenantId};
+    use std::collections::BTreeMap;
+
+    fn integration(mapping: &[(&str, &str)], event_type: &str, data: Option<Value>) -> Integration {
+        let now = Utc::now();
+        Integration {
+            id: IntegrationId::generate(),
+            tenant_id: TenantId::generate(),
+            provider: "github".into(),
+            name: "t".into(),
+            key_field: "secret".into(),
+            options: Map::new(),
+            configs: Vec::new(),
+            active: true,
+            mapping: mapping
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            route: Route {
+                event_type: event_type.into(),
+                data: data.and_then(|d| d.as_object().cloned()),
+            },
+            tolerance_seconds: 300,
+            public_url: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    fn event(headers: &[(&str, &str)], encoding: BodyEncoding) -> InboundEvent {
+        let now = Utc::now();
+        InboundEvent {
+            id: InboundEventId::generate(),
+            tenant_id: TenantId::generate(),
+            integration_id: IntegrationId::generate(),
+            status: InboundStatus::Received,
+            received_at: now,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            body_bytes: 0,
+            body_encoding: encoding,
+            body_parts: 0,
+            attempts: 0,
+            run: 0,
+            error: None,
+            next_attempt_at: None,
+            produced_event_id: None,
+            history: Vec::<StatusChange>::new(),
+            updated_at: now,
+            version: 1,
+            ttl: 0,
+        }
+    }
+
+    #[test]
+    fn without_a_mapping_the_body_is_the_data_with_static_fields_added() {
+        let i = integration(&[], "x.y", Some(json!({"source": "s"})));
+        let e = event(&[], BodyEncoding::Utf8);
+        let (t, data) = route(&i, &e, br#"{"a": 1}"#).unwrap();
+        assert_eq!((t.as_str(), data), ("x.y", json!({"a": 1, "source": "s"})));
+        let (_, data) = route(&i, &e, b"[1, 2]").unwrap();
+        assert_eq!(
+            data,
+            json!([1, 2]),
+            "a body that is not an object is kept as it is"
+        );
+    }
+
+    #[test]
+    fn form_bodies_are_objects_and_other_bodies_need_a_mapping() {
+        let i = integration(&[], "slack.command", None);
+        let form = event(
+            &[(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+            BodyEncoding::Utf8,
+        );
+        let (_, data) = route(&i, &form, b"command=%2Fdeploy&text=now").unwrap();
+        assert_eq!(data, json!({"command": "/deploy", "text": "now"}));
+        let plain = event(&[("content-type", "text/plain")], BodyEncoding::Utf8);
+        assert!(route(&i, &plain, b"hello").is_err());
+        let mapped = integration(&[("agent", "header:user-agent")], "x.y", None);
+        let e = event(&[("user-agent", "curl")], BodyEncoding::Base64);
+        let (_, data) = route(&mapped, &e, &[0xff, 0xfe]).unwrap();
+        assert_eq!(data, json!({"agent": "curl"}));
+    }
+
+    #[test]
+    fn a_route_that_renders_a_reserved_or_invalid_type_fails() {
+        let i = integration(&[("kind", "$.kind")], "{{ vars.kind }}", None);
+        let e = event(&[], BodyEncoding::Utf8);
+        assert!(route(&i, &e, br#"{"kind": "integration.forged"}"#).is_err());
+        assert!(route(&i, &e, br#"{"kind": "has space"}"#).is_err());
+        assert!(route(&i, &e, br#"{"kind": null}"#).is_err());
+        assert_eq!(
+            route(&i, &e, br#"{"kind": "ticket.created"}"#).unwrap().0,
+            "ticket.created"
+        );
+    }
+}
