@@ -608,6 +608,91 @@ async fn bodies_are_kept_byte_for_byte(backend: Backend) {
     worker.stop().await;
 }
 
+/// The intake Lambda's path: an API Gateway v2 event, converted by `lambda_http` as the runtime
+/// does, through the intake router. The signature is checked on the bytes API Gateway hands
+/// over, text or base64 (`isBase64Encoded`, as it sends binary bodies).
+async fn the_intake_lambda_verifies_what_api_gateway_hands_over(backend: Backend) {
+    use base64::Engine;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let h = Harness::start(backend).await;
+    let created = integration(&h, github_integration()).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let gateway_event = |request: &SignedRequest, base64: bool| {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &request.headers {
+            headers.insert(
+                name.to_string(),
+                json!(value.to_str().expect("ascii header")),
+            );
+        }
+        headers.insert("x-github-event".into(), json!("push"));
+        let body = if base64 {
+            base64::engine::general_purpose::STANDARD.encode(&request.body)
+        } else {
+            String::from_utf8(request.body.clone()).expect("text body")
+        };
+        json!({
+            "version": "2.0",
+            "routeKey": "POST /hooks/{integration_id}",
+            "rawPath": format!("/hooks/{id}"),
+            "rawQueryString": "",
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "abc123",
+                "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+                "domainPrefix": "abc123",
+                "http": {"method": "POST", "path": format!("/hooks/{id}"),
+                         "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "GitHub-Hookshot"},
+                "requestId": "r1", "routeKey": "POST /hooks/{integration_id}", "stage": "$default",
+                "time": "01/Dec/2026:00:00:00 +0000", "timeEpoch": 1795996800000u64
+            },
+            "isBase64Encoded": base64,
+            "pathParameters": {"integration_id": id},
+            "body": body
+        })
+        .to_string()
+    };
+    let cases = [
+        (
+            signed(
+                "github",
+                GITHUB_SECRET,
+                &json!({"ref": "refs/heads/main"}),
+                now(),
+            ),
+            false,
+        ),
+        (
+            signed_bytes("github", GITHUB_SECRET, &[0xff, 0x00, 0xfe, b'!']),
+            true,
+        ),
+    ];
+    for (request, base64) in cases {
+        let event = gateway_event(&request, base64);
+        let converted = lambda_http::request::from_str(&event).expect("API Gateway v2 event");
+        let response = switchboard::api::intake_router(std::sync::Arc::clone(&h.app))
+            .oneshot(converted)
+            .await
+            .expect("router is infallible");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "base64 {base64}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let listed = h.get(&format!("/v1/integrations/{id}/events")).await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(2));
+}
+
 /// The queue is down (on moto: SQS answers for a queue that does not exist, as it would for a
 /// deleted or unreachable one; the embedded queue cannot be taken down from outside the
 /// process): the sender is told 503 with `Retry-After`, and nothing stays stored, so its
@@ -658,6 +743,7 @@ async fn aws_queue_down_answers_503_and_keeps_nothing() {
 }
 
 switchboard_tests::on_both_backends!(
+    the_intake_lambda_verifies_what_api_gateway_hands_over,
     bodies_are_kept_byte_for_byte,
     github_webhook_is_verified_processed_and_delivered,
     stale_and_inactive_requests_are_refused,
