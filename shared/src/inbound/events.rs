@@ -8,7 +8,6 @@
 use crate::error::DomainError;
 use crate::model::inbound_event::{BodyEncoding, InboundEvent, InboundStatus};
 use crate::model::{InboundEventId, IntegrationId, TenantId};
-use crate::store::versioned;
 use crate::store::{
     Condition, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, from_item,
     query_shards, to_item,
@@ -298,32 +297,59 @@ pub async fn load(
     Ok(Some((event, body)))
 }
 
+/// How often a status change is retried when a concurrent write won the race.
+const MAX_RETRIES: usize = 5;
+
 /// Changes the event with `change` (conditional on the version it read, retried on a race)
-/// and returns it as written. `None` when the event is gone.
+/// and returns it as written.
 pub async fn modify(
     store: &dyn Store,
     id: InboundEventId,
     change: impl Fn(&mut InboundEvent) -> Result<(), DomainError>,
 ) -> Result<InboundEvent, DomainError> {
+    modify_from(store, None, id, change).await
+}
+
+/// [`modify`] starting from `known`, the record as the caller last read or wrote it (saving a
+/// read when nobody wrote since); re-read only when the write loses a race. One conditional
+/// put, not a transaction (which DynamoDB bills twice).
+pub async fn modify_from(
+    store: &dyn Store,
+    known: Option<InboundEvent>,
+    id: InboundEventId,
+    change: impl Fn(&mut InboundEvent) -> Result<(), DomainError>,
+) -> Result<InboundEvent, DomainError> {
     let key = event_key(id);
-    versioned::retrying("inbound event", || async {
-        let mut event: InboundEvent = from_item(
-            store
-                .get(&key)
-                .await?
-                .ok_or(DomainError::NotFound("inbound event"))?,
-        )?;
+    let mut known = known;
+    for _ in 0..MAX_RETRIES {
+        let mut event = match known.take() {
+            Some(event) => event,
+            None => from_item(
+                store
+                    .get(&key)
+                    .await?
+                    .ok_or(DomainError::NotFound("inbound event"))?,
+            )?,
+        };
         let expected = event.version;
         change(&mut event)?;
         event.version = expected + 1;
         event.updated_at = Utc::now();
-        let ops = vec![TxOp::Put {
-            item: event_item(&event)?,
-            condition: Some(Condition::VersionEquals(expected)),
-        }];
-        Ok(versioned::commit(store, ops).await?.then_some(event))
-    })
-    .await
+        match store
+            .put(
+                event_item(&event)?,
+                Some(Condition::VersionEquals(expected)),
+            )
+            .await
+        {
+            Ok(()) => return Ok(event),
+            Err(StoreError::ConditionFailed | StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Conflict(
+        "the inbound event kept changing concurrently; retry".into(),
+    ))
 }
 
 /// A page of an integration's events, newest first, optionally only those in `status`. The

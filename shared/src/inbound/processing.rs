@@ -43,10 +43,9 @@ pub async fn process(
     }
     let attempt = event.attempts + 1;
     let run = event.run;
-    events::modify(store, event.id, |e| {
-        if e.run != run {
-            return Err(DomainError::Conflict("replayed meanwhile".into()));
-        }
+    let id = event.id;
+    let event = events::modify_from(store, Some(event), id, |e| {
+        same_run(e, run)?;
         e.attempts = attempt;
         e.next_attempt_at = None;
         e.set_status(InboundStatus::Processing, Utc::now(), None);
@@ -65,7 +64,8 @@ pub async fn process(
     };
     match result {
         Ok(produced) => {
-            events::modify(store, event.id, |e| {
+            events::modify_from(store, Some(event), id, |e| {
+                same_run(e, run)?;
                 e.produced_event_id = Some(produced);
                 e.set_status(InboundStatus::Processed, Utc::now(), None);
                 Ok(())
@@ -77,15 +77,8 @@ pub async fn process(
             if failure.permanent || attempt >= MAX_ATTEMPTS || receive_count >= MAX_RECEIVES =>
         {
             let reason = format!("after {attempt} attempts: {}", failure.message);
-            events::modify(store, event.id, |e| {
-                e.set_status(
-                    InboundStatus::Dead,
-                    Utc::now(),
-                    Some(failure.message.clone()),
-                );
-                Ok(())
-            })
-            .await?;
+            // Told first, then recorded: if recording fails the job comes back and may tell
+            // the tenant twice, never not at all.
             publish::publish_internal(
                 inb.outbound(),
                 job.tenant,
@@ -98,6 +91,16 @@ pub async fn process(
                 }),
             )
             .await?;
+            events::modify_from(store, Some(event), id, |e| {
+                same_run(e, run)?;
+                e.set_status(
+                    InboundStatus::Dead,
+                    Utc::now(),
+                    Some(failure.message.clone()),
+                );
+                Ok(())
+            })
+            .await?;
             tracing::warn!(tenant_id = %job.tenant, integration_id = %job.integration,
                 event_id = %job.event, %reason, "inbound event dead");
             Ok(Outcome::Dead(reason))
@@ -106,7 +109,8 @@ pub async fn process(
             let wait = delay(attempt + 1);
             let next =
                 Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-            events::modify(store, event.id, |e| {
+            events::modify_from(store, Some(event), id, |e| {
+                same_run(e, run)?;
                 e.next_attempt_at = Some(next);
                 e.set_status(
                     InboundStatus::Failed,
@@ -120,6 +124,18 @@ pub async fn process(
                 "inbound processing failed; it will be retried");
             Ok(Outcome::RetryAfter(wait))
         }
+    }
+}
+
+/// Refuses a change to an event that a replay moved to another run meanwhile: that run's own
+/// job records its outcome, and this job finds itself stale when it comes back.
+fn same_run(event: &InboundEvent, run: u32) -> Result<(), DomainError> {
+    if event.run == run {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict(
+            "the event was replayed meanwhile".into(),
+        ))
     }
 }
 
