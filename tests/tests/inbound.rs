@@ -608,6 +608,72 @@ async fn bodies_are_kept_byte_for_byte(backend: Backend) {
     worker.stop().await;
 }
 
+/// Discord signs with its private key (Ed25519 over timestamp + body): a verified PING is
+/// answered PONG and stored nothing; an interaction is accepted; a wrong key is refused.
+async fn discord_pings_are_answered_with_pong(backend: Backend) {
+    use ed25519_dalek::Signer;
+    let h = Harness::start(backend).await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let created = integration(
+        &h,
+        json!({"type": "discord", "name": "bot",
+               "config": {"public_key": hex(key.verifying_key().as_bytes())},
+               "route": {"event_type": "discord.interaction"}}),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let send = |signer: ed25519_dalek::SigningKey, body: Value| {
+        let (h, id) = (&h, id.clone());
+        async move {
+            let ts = now().to_string();
+            let body = body.to_string();
+            let sig = signer.sign(format!("{ts}{body}").as_bytes());
+            let mut request = SignedRequest {
+                url: String::new(),
+                headers: http::HeaderMap::new(),
+                body: body.into_bytes(),
+            };
+            request
+                .headers
+                .insert("x-signature-ed25519", hex(&sig.to_bytes()).parse().unwrap());
+            request
+                .headers
+                .insert("x-signature-timestamp", ts.parse().unwrap());
+            request
+                .headers
+                .insert("content-type", "application/json".parse().unwrap());
+            hook(h, &id, &request, &[]).await
+        }
+    };
+    let pong = send(key.clone(), json!({"type": 1, "id": "p1"})).await;
+    assert_eq!(pong.status, StatusCode::OK, "{}", pong.body);
+    assert_eq!(pong.body, json!({"type": 1}));
+    let interaction = send(key.clone(), json!({"type": 2, "id": "i1"})).await;
+    assert_eq!(
+        interaction.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        interaction.body
+    );
+    let forged = send(
+        ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]),
+        json!({"type": 1, "id": "p2"}),
+    )
+    .await;
+    assert_problem(
+        &forged,
+        StatusCode::UNAUTHORIZED,
+        "signature verification failed",
+    );
+    let listed = h.get(&format!("/v1/integrations/{id}/events")).await;
+    assert_eq!(
+        listed["data"].as_array().map(Vec::len),
+        Some(1),
+        "a PING is answered, not stored: {listed}"
+    );
+}
+
 /// The intake Lambda's path: an API Gateway v2 event, converted by `lambda_http` as the runtime
 /// does, through the intake router. The signature is checked on the bytes API Gateway hands
 /// over, text or base64 (`isBase64Encoded`, as it sends binary bodies).
@@ -743,6 +809,7 @@ async fn aws_queue_down_answers_503_and_keeps_nothing() {
 }
 
 switchboard_tests::on_both_backends!(
+    discord_pings_are_answered_with_pong,
     the_intake_lambda_verifies_what_api_gateway_hands_over,
     bodies_are_kept_byte_for_byte,
     github_webhook_is_verified_processed_and_delivered,
