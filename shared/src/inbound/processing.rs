@@ -52,8 +52,14 @@ pub async fn process(
         Ok(())
     })
     .await?;
-    // From the intake cache: every webhook of a busy integration reads the same item.
-    let result = match inb.integration(job.integration).await {
+    // From the intake cache: every webhook of a busy integration reads the same item. An
+    // integration missing from the cache is read again before it is taken for deleted.
+    let mut found = inb.integration(job.integration).await;
+    if matches!(found, Ok(None)) {
+        inb.evict(job.integration);
+        found = inb.integration(job.integration).await;
+    }
+    let result = match found {
         Ok(Some(integration)) if integration.tenant_id == job.tenant => {
             route_and_publish(inb, &integration, &event, &body).await
         }
