@@ -29,6 +29,20 @@ STATE_DEPENDENT = (
     ("until", "must not be before `since`"),
     # Names Switchboard sets itself, refused in any letter case (`headers.<name>`).
     ("headers.", "is set by Switchboard and cannot be overridden"),
+    # An integration's config is checked by its provider's verifier (which fields, key shapes).
+    ("config", ""),
+    # Mapping expressions are compiled (RFC 9535 JSONPath grammar, header names).
+    ("mapping.", "is not an RFC 9535 JSONPath"),
+    ("mapping.", "`header:` must name a valid header"),
+    ("mapping.", "names a header that carries credentials"),
+    # Route templates are parsed (substitutions, variables of the mapping, reserved types).
+    ("route.event_type", ""),
+    # JSON nesting depth and number range of static route data.
+    ("route.data", ""),
+    # URL syntax beyond a pattern.
+    ("public_url", "not a URL"),
+    ("public_url", "must be an http or https URL"),
+    ("public_url", "must not carry credentials"),
 )
 
 

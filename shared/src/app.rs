@@ -7,6 +7,7 @@ use crate::config::{AwsResources, Backend, Config};
 use crate::crypto::KeyProvider;
 use crate::crypto::kms::KmsKeyProvider;
 use crate::delivery::{DeliverySettings, Engine, JobRunner};
+use crate::inbound::Inbound;
 use crate::metrics::Metrics;
 use crate::metrics::store::MeteredStore;
 use crate::outbound::Outbound;
@@ -26,6 +27,8 @@ pub struct App {
     pub auth: Authenticator,
     pub outbound: Arc<Outbound>,
     pub delivery: Arc<Engine>,
+    /// Integrations, intake and inbound processing.
+    pub inbound: Arc<Inbound>,
     /// The process's operational metrics (Prometheus for `serve`, EMF in the Lambdas).
     pub metrics: Arc<Metrics>,
 }
@@ -40,6 +43,8 @@ pub struct Settings {
     pub emf_metrics: bool,
     /// The most live endpoints a tenant may have (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`).
     pub max_endpoints_per_tenant: usize,
+    /// What hook URLs start with (`SWITCHBOARD_PUBLIC_URL`); `None` shows them as paths.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             max_endpoints_per_tenant: crate::outbound::DEFAULT_MAX_ENDPOINTS,
             emf_metrics: false,
+            public_url: None,
         }
     }
 }
@@ -89,10 +95,19 @@ impl App {
             .with_metrics(Arc::clone(&metrics)),
         );
         let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
+        let inbound = Arc::new(Inbound::new(
+            Arc::clone(&store),
+            Arc::clone(&queue),
+            Arc::clone(&keys),
+            Arc::clone(&outbound),
+            settings.delivery.retention,
+            settings.public_url.clone(),
+        ));
         Ok(Arc::new(Self {
             auth: Authenticator::new(Arc::clone(&store), settings.root_key_hash),
             outbound,
             delivery,
+            inbound,
             store,
             queue,
             keys,
@@ -107,6 +122,7 @@ impl App {
             delivery: config.delivery.clone(),
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: false,
+            public_url: config.public_url.clone(),
         };
         match &config.backend {
             Backend::Aws(aws) => Self::build_aws(aws, settings).await,
@@ -157,7 +173,10 @@ impl App {
 
     /// The handler the delivery worker (Lambda or `serve`'s poller) runs every job through.
     pub fn job_handler(&self) -> Arc<dyn JobHandler> {
-        Arc::new(JobRunner::new(Arc::clone(&self.delivery)))
+        Arc::new(JobRunner::new(
+            Arc::clone(&self.delivery),
+            Arc::clone(&self.inbound),
+        ))
     }
 
     /// One line for start-up logs: which adapters are in use.

@@ -115,6 +115,32 @@ fn max_endpoints(env: Lookup<'_>) -> Result<usize, ConfigError> {
     }
 }
 
+/// Reads `SWITCHBOARD_PUBLIC_URL`: the http(s) URL the API is reached at from outside (hook
+/// URLs are this plus `/hooks/{id}`), without a trailing slash, query or fragment.
+fn public_url(env: Lookup<'_>) -> Result<Option<String>, ConfigError> {
+    const VAR: &str = "SWITCHBOARD_PUBLIC_URL";
+    let Some(text) = env(VAR).filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let text = text.trim().trim_end_matches('/');
+    match url::Url::parse(text) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none() =>
+        {
+            Ok(Some(text.to_owned()))
+        }
+        _ => Err(ConfigError::Invalid {
+            var: VAR,
+            reason: "expected an http(s) URL such as `https://hooks.example.com`, without query \
+                     or fragment"
+                .into(),
+        }),
+    }
+}
+
 /// Everything a process needs to build its `App` (the composition root in `app.rs`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -124,6 +150,8 @@ pub struct Config {
     pub delivery: DeliverySettings,
     /// The most live endpoints a tenant may have.
     pub max_endpoints_per_tenant: usize,
+    /// `SWITCHBOARD_PUBLIC_URL`, the base of hook URLs.
+    pub public_url: Option<String>,
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -168,6 +196,7 @@ impl Config {
             root_key_hash: root_hash(env, role == Role::Admin)?,
             delivery: delivery_settings(env)?,
             max_endpoints_per_tenant: max_endpoints(env)?,
+            public_url: public_url(env)?,
         })
     }
 
@@ -198,6 +227,7 @@ impl Config {
             root_key_hash: root_hash(env, false)?,
             delivery: delivery_settings(env)?,
             max_endpoints_per_tenant: max_endpoints(env)?,
+            public_url: public_url(env)?,
         })
     }
 }
@@ -260,6 +290,33 @@ mod tests {
                     with(bad),
                     Err(ConfigError::Invalid {
                         var: "SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_url_is_an_http_base() {
+        let base = [("TABLE_NAME", "t"), ("QUEUE_URL", "q"), ("KMS_KEY_ID", "k")];
+        let with = |value: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("SWITCHBOARD_PUBLIC_URL", value));
+            Config::for_lambda(Role::Intake, &env(&pairs)).map(|c| c.public_url)
+        };
+        assert_eq!(
+            with("https://hooks.example.com/").ok(),
+            Some(Some("https://hooks.example.com".to_owned()))
+        );
+        assert_eq!(with("").ok(), Some(None));
+        for bad in ["ftp://x", "hooks.example.com", "https://h/?a=1"] {
+            assert!(
+                matches!(
+                    with(bad),
+                    Err(ConfigError::Invalid {
+                        var: "SWITCHBOARD_PUBLIC_URL",
                         ..
                     })
                 ),

@@ -2,7 +2,7 @@
 //! queue messages here, and the worker's dispatcher (in [`crate::delivery`]) decodes them.
 
 use crate::error::DomainError;
-use crate::model::{EndpointId, MessageId, TenantId};
+use crate::model::{EndpointId, InboundEventId, IntegrationId, MessageId, TenantId};
 use crate::queue::OutgoingJob;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,16 +24,27 @@ pub struct RecoverJob {
     pub since: DateTime<Utc>,
 }
 
+/// Process one received webhook (map, route, publish). `run` is the event's run when the job
+/// was queued: a replay starts a new run, and a job of an earlier run does nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundJob {
+    pub tenant: TenantId,
+    pub integration: IntegrationId,
+    pub event: InboundEventId,
+    pub run: u32,
+}
+
 /// Every job kind, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     Deliver(DeliverJob),
     Recover(RecoverJob),
+    Inbound(InboundJob),
 }
 
 /// The kinds this build knows, to tell an unknown kind from a malformed job.
-pub const KINDS: [&str; 2] = ["deliver", "recover"];
+pub const KINDS: [&str; 3] = ["deliver", "recover", "inbound"];
 
 impl Job {
     /// The queue message for this job, visible after `delay`.

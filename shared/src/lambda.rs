@@ -25,6 +25,7 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
             delivery: config.delivery.clone(),
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: true,
+            public_url: config.public_url.clone(),
         },
     )
     .await?;
@@ -54,10 +55,21 @@ pub async fn run_admin() -> Result<(), BoxError> {
     lambda_http::run(flushing_metrics(router, &app, "admin")).await
 }
 
-/// The intake function.
+/// The intake function. Refused webhooks are counted in memory; the count is written before
+/// the runtime may freeze the instance (only when there is one: a written count costs nothing
+/// more).
 pub async fn run_intake() -> Result<(), BoxError> {
     let app = build(Role::Intake).await?;
-    let router = crate::api::intake_router(Arc::clone(&app));
+    let inbound = Arc::clone(&app.inbound);
+    let router = crate::api::intake_router(Arc::clone(&app)).layer(axum::middleware::map_response(
+        move |response: axum::response::Response| {
+            let inbound = Arc::clone(&inbound);
+            async move {
+                inbound.flush_rejections().await;
+                response
+            }
+        },
+    ));
     lambda_http::run(flushing_metrics(router, &app, "intake")).await
 }
 

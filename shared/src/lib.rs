@@ -10,6 +10,7 @@ pub mod delivery;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod inbound;
 pub mod jobs;
 pub mod lambda;
 pub mod metrics;

@@ -79,71 +79,170 @@ impl HeatReport {
     }
 }
 
+/// An app over the metered store, counting queue and key provider, served over HTTP, with one
+/// tenant and a loopback receiver.
+struct Metered {
+    meter: Arc<HeatMeter>,
+    queue: Arc<CountingQueue>,
+    keys: Arc<CountingKeys>,
+    app: Arc<App>,
+    tenant: TenantClient,
+    receiver: Receiver,
+    _dir: tempfile::TempDir,
+}
+
+impl Metered {
+    async fn start() -> Self {
+        let (db, dir) = sqlite_db();
+        let meter = Arc::new(HeatMeter::with_clock(
+            Arc::new(SqliteStore::new(Arc::clone(&db))),
+            Arc::new(|| 0),
+        ));
+        let queue = Arc::new(CountingQueue::new(Arc::new(SqliteQueue::new(db))));
+        let keys = Arc::new(CountingKeys::new(Arc::new(
+            LocalKeyProvider::load_or_create(&dir.path().join("master.key")).expect("key"),
+        )));
+        let root = key_format::generate();
+        let settings = test_settings(Some(KeyHash::of(root.expose_secret())));
+        let app: Arc<App> =
+            App::new(meter.clone(), queue.clone(), keys.clone(), settings).expect("app");
+        let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
+        let tenant = TenantClient::create(api, root.expose_secret(), "heat").await;
+        Self {
+            meter,
+            queue,
+            keys,
+            app,
+            tenant,
+            receiver: Receiver::start().await,
+            _dir: dir,
+        }
+    }
+
+    /// Setup is not the traffic under test.
+    fn reset(&self) {
+        self.meter.reset();
+        self.queue.reset();
+        self.keys.reset();
+    }
+
+    /// Runs a worker until the receiver's `paths` have `deliveries` requests between them.
+    async fn deliver_all(&self, paths: &[String], deliveries: usize) {
+        let worker = Worker::start(&self.app);
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        loop {
+            let seen: usize = paths.iter().map(|p| self.receiver.seen(p).len()).sum();
+            if seen >= deliveries {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {seen} of {deliveries} delivered"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        worker.stop().await;
+    }
+
+    fn report(&self, events: usize, endpoints: usize) -> HeatReport {
+        let mut keys_by_heat: Vec<(String, Heat)> = self
+            .meter
+            .snapshot()
+            .into_iter()
+            .map(|((pk, _), heat)| (pk, heat))
+            .collect();
+        keys_by_heat.sort_by_key(|(_, heat)| std::cmp::Reverse((heat.units, heat.writes)));
+        HeatReport {
+            events,
+            endpoints,
+            keys: keys_by_heat,
+            totals: self.meter.totals(),
+            queue_send_requests: self.queue.send_requests.load(Ordering::Relaxed),
+            jobs: self.queue.jobs.load(Ordering::Relaxed),
+            kms_requests: self.keys.requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// `events` events published to `endpoints` endpoints of one tenant, all delivered, metered.
 pub async fn one_second_of(events: usize, endpoints: usize) -> HeatReport {
-    let (db, dir) = sqlite_db();
-    let meter = Arc::new(HeatMeter::with_clock(
-        Arc::new(SqliteStore::new(Arc::clone(&db))),
-        Arc::new(|| 0),
-    ));
-    let queue = Arc::new(CountingQueue::new(Arc::new(SqliteQueue::new(db))));
-    let keys = Arc::new(CountingKeys::new(Arc::new(
-        LocalKeyProvider::load_or_create(&dir.path().join("master.key")).expect("key"),
-    )));
-    let root = key_format::generate();
-    let settings = test_settings(Some(KeyHash::of(root.expose_secret())));
-    let app: Arc<App> =
-        App::new(meter.clone(), queue.clone(), keys.clone(), settings).expect("app");
-    let api = TestServer::start(switchboard::api::router(Arc::clone(&app))).await;
-    let tenant = TenantClient::create(api, root.expose_secret(), "heat").await;
-    let receiver = Receiver::start().await;
-    for i in 0..endpoints {
-        tenant
-            .endpoint_at(
-                receiver.url(&format!("/ep{i}")),
-                json!({"event_types": ["heat.*"]}),
-            )
+    let m = Metered::start().await;
+    let paths: Vec<String> = (0..endpoints).map(|i| format!("/ep{i}")).collect();
+    for path in &paths {
+        m.tenant
+            .endpoint_at(m.receiver.url(path), json!({"event_types": ["heat.*"]}))
             .await;
     }
-    // Setup is not the traffic under test.
-    meter.reset();
-    queue.reset();
-    keys.reset();
+    m.reset();
     for i in 0..events {
-        tenant.publish("heat.tick", json!({"i": i})).await;
+        m.tenant.publish("heat.tick", json!({"i": i})).await;
     }
-    let worker = Worker::start(&app);
-    let deliveries = events * endpoints;
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
-    loop {
-        let seen: usize = (0..endpoints)
-            .map(|i| receiver.seen(&format!("/ep{i}")).len())
-            .sum();
-        if seen >= deliveries {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {seen} of {deliveries} delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    worker.stop().await;
-    let mut keys_by_heat: Vec<(String, Heat)> = meter
-        .snapshot()
-        .into_iter()
-        .map(|((pk, _), heat)| (pk, heat))
-        .collect();
-    keys_by_heat.sort_by_key(|(_, heat)| std::cmp::Reverse((heat.units, heat.writes)));
-    HeatReport {
-        events,
-        endpoints,
-        keys: keys_by_heat,
-        totals: meter.totals(),
-        queue_send_requests: queue.send_requests.load(Ordering::Relaxed),
-        jobs: queue.jobs.load(Ordering::Relaxed),
-        kms_requests: keys.requests.load(Ordering::Relaxed),
-    }
+    m.deliver_all(&paths, events * endpoints).await;
+    m.report(events, endpoints)
+}
+
+/// `webhooks` GitHub-signed webhooks to one integration of one tenant, each accepted through
+/// the HTTP intake, processed, routed and delivered to one endpoint, metered. The report counts
+/// each webhook as one event to one endpoint.
+pub async fn one_second_of_webhooks(webhooks: usize) -> HeatReport {
+    use futures::StreamExt;
+    const SECRET: &str = "heat-github-secret-0123";
+    let m = Metered::start().await;
+    let path = "/inbound".to_owned();
+    m.tenant
+        .endpoint_at(m.receiver.url(&path), json!({"event_types": ["github.*"]}))
+        .await;
+    let created = m
+        .tenant
+        .post(
+            "/v1/integrations",
+            json!({"type": "github", "name": "heat", "config": {"secret": SECRET},
+                   "mapping": {"n": "$.n"}, "route": {"event_type": "github.push"}}),
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        created.body
+    );
+    let hook = m.tenant.api.url(&format!(
+        "/hooks/{}",
+        created.body["id"].as_str().expect("id")
+    ));
+    m.reset();
+    let http = m.tenant.api.http.clone();
+    let now = chrono::Utc::now().timestamp();
+    futures::stream::iter(0..webhooks)
+        .map(|n| {
+            let (http, hook) = (http.clone(), hook.clone());
+            async move {
+                let body = json!({"n": n}).to_string();
+                let signed = switchboard::signing::inbound::sign_request(
+                    "github",
+                    SECRET,
+                    &Value::Null,
+                    body.as_bytes(),
+                    "",
+                    now,
+                )
+                .expect("sign");
+                let status = http
+                    .post(&hook)
+                    .headers(signed.headers)
+                    .body(signed.body)
+                    .send()
+                    .await
+                    .expect("hook")
+                    .status();
+                assert_eq!(status, reqwest::StatusCode::ACCEPTED);
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    m.deliver_all(&[path], webhooks).await;
+    m.report(webhooks, 1)
 }
 
 /// Counts what producers send, as SQS requests; everything else passes through.

@@ -4,7 +4,7 @@
 //! simulated second of 100 events to 100 endpoints, or 1,000 events to 10 endpoints, with every
 //! delivery made for real.
 
-use switchboard_tests::heat::one_second_of;
+use switchboard_tests::heat::{one_second_of, one_second_of_webhooks};
 
 /// Most writes one partition key may take in one second of this traffic.
 const MAX_WRITES_PER_KEY: u64 = 300;
@@ -39,4 +39,37 @@ async fn hundred_events_to_hundred_endpoints_keep_every_key_cool() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_events_to_ten_endpoints_keep_every_key_cool() {
     keeps_every_key_cool(1_000, 10).await;
+}
+
+/// Inbound: one integration's webhooks, accepted, processed and routed. Each webhook writes its
+/// own event, body and dedupe records, and one list entry in one of the integration's 64 list
+/// partitions; no inbound key may take more than [`MAX_WRITES_PER_KEY`] writes a second at
+/// 10,000 webhooks a second (per-key writes grow linearly with the rate, so a run of 1,000 is
+/// scaled by 10). The routed events then cost what any published event costs (the outbound
+/// keys, checked by the tests above at their own rates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_to_one_integration_keep_every_inbound_key_cool() {
+    const WEBHOOKS: u64 = 1_000;
+    const SCALE: u64 = 10_000 / WEBHOOKS;
+    let report = one_second_of_webhooks(WEBHOOKS as usize).await;
+    let top = report.hottest_lines(5);
+    println!("{WEBHOOKS} webhooks to one integration, hottest keys: {top:#?}");
+    let inbound = ["INT#", "INTS#", "IEV#", "IEVL#", "IDD#"];
+    let mut seen = 0;
+    for (pk, heat) in &report.keys {
+        if !inbound.iter().any(|p| pk.starts_with(p)) {
+            continue;
+        }
+        seen += 1;
+        assert!(
+            heat.writes * SCALE <= MAX_WRITES_PER_KEY && heat.units * SCALE <= MAX_UNITS_PER_KEY,
+            "{pk} took {} writes ({} units) for {WEBHOOKS} webhooks: x{SCALE} is over the limit",
+            heat.writes,
+            heat.units
+        );
+    }
+    assert!(
+        seen as u64 >= 2 * WEBHOOKS,
+        "every webhook writes its own event and dedupe keys: {seen} inbound keys"
+    );
 }

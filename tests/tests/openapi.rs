@@ -23,6 +23,8 @@ fn checked_in_openapi_matches_the_code() {
         "/v1/api-keys",
         "/v1/api-keys/{id}/roll",
         "/hooks/{integration_id}",
+        "/v1/integrations",
+        "/v1/integrations/{id}/events/{event_id}/replay",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }

@@ -60,7 +60,7 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 }
 
 fn admin_routes() -> Router<AppState> {
-    use admin::{api_keys, events, health, tenants, webhooks};
+    use admin::{api_keys, events, health, integrations, tenants, webhooks};
     Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
@@ -89,6 +89,25 @@ fn admin_routes() -> Router<AppState> {
         .route("/v1/events", post(events::publish).get(events::list))
         .route("/v1/events/{id}", get(events::get))
         .route("/v1/events/{id}/resend", post(events::resend))
+        .route(
+            "/v1/integrations",
+            get(integrations::list).post(integrations::create),
+        )
+        .route(
+            "/v1/integrations/{id}",
+            get(integrations::get)
+                .patch(integrations::update)
+                .delete(integrations::delete),
+        )
+        .route("/v1/integrations/{id}/events", get(integrations::events))
+        .route(
+            "/v1/integrations/{id}/events/{event_id}",
+            get(integrations::event),
+        )
+        .route(
+            "/v1/integrations/{id}/events/{event_id}/replay",
+            post(integrations::replay),
+        )
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 

@@ -1,9 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, events, health, tenants, webhooks};
+use super::admin::{api_keys, events, health, integrations, tenants, webhooks};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
 use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
+use super::dto::integrations::{
+    BodyEncodingView, InboundEventSummary, InboundEventView, IntakeAccepted, IntegrationCreate,
+    IntegrationUpdate, IntegrationView, ProviderType, RouteInput, RouteView, StatusChangeView,
+};
 use super::dto::tenants::{TenantCreate, TenantCreated, TenantView};
 use super::dto::webhooks::{
     AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate, EndpointView,
@@ -11,8 +15,9 @@ use super::dto::webhooks::{
 };
 use super::{intake, pagination, problem, schema};
 use crate::model::api_key::ApiKeyStatus;
+use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{IntegrationId, KeyId, Scope, TenantId};
+use crate::model::{InboundEventId, IntegrationId, KeyId, Scope, TenantId};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -27,6 +32,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         webhooks::list, webhooks::create, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::test, webhooks::attempts, webhooks::recover,
         events::publish, events::list, events::get, events::resend,
+        integrations::list, integrations::create, integrations::get, integrations::update,
+        integrations::delete, integrations::events, integrations::event, integrations::replay,
         intake::receive,
     ),
     components(schemas(
@@ -40,6 +47,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         AttemptStatus, EventResend, EndpointRecover, Requeued, ErrorCode,
         pagination::ListResponse<EndpointView>, pagination::ListResponse<AttemptView>,
         pagination::ListResponse<EventView>,
+        ProviderType, RouteInput, RouteView, IntegrationCreate, IntegrationUpdate, IntegrationView,
+        InboundEventId, InboundStatus, InboundEventSummary, InboundEventView, StatusChangeView,
+        BodyEncodingView, IntakeAccepted,
+        pagination::ListResponse<IntegrationView>, pagination::ListResponse<InboundEventSummary>,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

@@ -2,8 +2,11 @@
 //! domain does not depend on `utoipa`: the API layer describes its types here.
 
 use crate::model::api_key::ApiKeyStatus;
+use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{AttemptId, EndpointId, IntegrationId, KeyId, MessageId, Scope, TenantId};
+use crate::model::{
+    AttemptId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId, Scope, TenantId,
+};
 use serde::Serialize;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -37,7 +40,8 @@ enum_schema!(
     ApiKeyStatus,
     DeliveryStatus,
     AttemptStatus,
-    ErrorCode
+    ErrorCode,
+    InboundStatus
 );
 
 macro_rules! id_schema {
@@ -62,7 +66,8 @@ id_schema!(
     EndpointId,
     MessageId,
     AttemptId,
-    IntegrationId
+    IntegrationId,
+    InboundEventId
 );
 
 /// One invalid field of a request (the schema of [`crate::error::FieldError`]).

@@ -100,6 +100,12 @@ impl Engine {
     pub fn outbound(&self) -> &Outbound {
         &self.outbound
     }
+
+    /// The wait before attempt `next` (1-based) on this process's retry schedule, jittered:
+    /// inbound processing retries on the same schedule as deliveries.
+    pub fn retry_delay(&self, next: u32) -> Duration {
+        self.schedule.delay(next, None)
+    }
 }
 
 impl Engine {

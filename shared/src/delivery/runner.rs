@@ -3,7 +3,8 @@
 //! know, can never succeed and is dead-lettered with the reason.
 
 use super::Engine;
-use crate::jobs::{self, DeliverJob, Job};
+use crate::inbound::{Inbound, processing};
+use crate::jobs::{self, DeliverJob, InboundJob, Job};
 use crate::outbound::recover;
 use crate::queue::worker::JobHandler;
 use crate::queue::{MAX_RECEIVES, Outcome, ReceivedJob};
@@ -15,11 +16,25 @@ use tracing::Instrument;
 /// Routes each job to the code for its kind.
 pub struct JobRunner {
     engine: Arc<Engine>,
+    inbound: Arc<Inbound>,
 }
 
 impl JobRunner {
-    pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    pub fn new(engine: Arc<Engine>, inbound: Arc<Inbound>) -> Self {
+        Self { engine, inbound }
+    }
+
+    /// Processes one received webhook; when its state cannot be read or recorded, the job
+    /// comes back after the store-down backoff.
+    async fn inbound(&self, job: &InboundJob, received: &ReceivedJob) -> Outcome {
+        let delay = |next| self.engine.retry_delay(next);
+        match processing::process(&self.inbound, job, received.receive_count, delay).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, "inbound processing could not complete; it will come back");
+                Outcome::RetryAfter(super::store_down_backoff(received.receive_count))
+            }
+        }
     }
 
     async fn deliver(&self, job: &DeliverJob, received: &ReceivedJob) -> Outcome {
@@ -78,6 +93,11 @@ impl JobHandler for JobRunner {
                         Outcome::RetryAfter(super::store_down_backoff(job.receive_count))
                     }
                 }
+            }
+            Ok(Job::Inbound(inbound)) => {
+                let span = tracing::info_span!("inbound", tenant_id = %inbound.tenant,
+                    integration_id = %inbound.integration, event_id = %inbound.event, job_id = %job.id);
+                self.inbound(&inbound, job).instrument(span).await
             }
             Err(e) => {
                 let reason = match serde_json::from_str::<JobHeader>(&job.body) {

@@ -129,6 +129,11 @@ define_id!(
     "int"
 );
 define_id!(
+    /// One webhook received by an integration (an inbound event).
+    InboundEventId,
+    "evt"
+);
+define_id!(
     /// One delivery attempt.
     AttemptId,
     "atm"

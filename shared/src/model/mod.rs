@@ -4,6 +4,8 @@ pub mod api_key;
 pub mod endpoint;
 pub mod event_data;
 pub mod ids;
+pub mod inbound_event;
+pub mod integration;
 pub mod message;
 pub mod scope;
 pub mod tenant;

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
-/// Scopes of capabilities that do not exist yet (integrations, connections, audit, usage) are
-/// added with the work that uses them.
+/// Scopes of capabilities that do not exist yet (connections, audit, usage) are added with the
+/// work that uses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -20,17 +20,23 @@ pub enum Scope {
     EventsPublish,
     #[serde(rename = "events:read")]
     EventsRead,
+    #[serde(rename = "integrations:read")]
+    IntegrationsRead,
+    #[serde(rename = "integrations:write")]
+    IntegrationsWrite,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::Admin,
         Scope::ApiKeysWrite,
         Scope::WebhooksRead,
         Scope::WebhooksWrite,
         Scope::EventsPublish,
         Scope::EventsRead,
+        Scope::IntegrationsRead,
+        Scope::IntegrationsWrite,
     ];
 
     /// The scope's name on the wire (`webhooks:write`).
@@ -42,6 +48,8 @@ impl Scope {
             Scope::WebhooksWrite => "webhooks:write",
             Scope::EventsPublish => "events:publish",
             Scope::EventsRead => "events:read",
+            Scope::IntegrationsRead => "integrations:read",
+            Scope::IntegrationsWrite => "integrations:write",
         }
     }
 
@@ -50,7 +58,10 @@ impl Scope {
         use Scope::*;
         self == required
             || self == Admin
-            || matches!((self, required), (WebhooksWrite, WebhooksRead))
+            || matches!(
+                (self, required),
+                (WebhooksWrite, WebhooksRead) | (IntegrationsWrite, IntegrationsRead)
+            )
     }
 
     /// Whether any scope in `held` grants `required`.
@@ -86,6 +97,9 @@ mod tests {
         assert!(!Scope::WebhooksRead.grants(Scope::WebhooksWrite));
         assert!(!Scope::EventsRead.grants(Scope::EventsPublish));
         assert!(!Scope::ApiKeysWrite.grants(Scope::Admin));
+        assert!(Scope::IntegrationsWrite.grants(Scope::IntegrationsRead));
+        assert!(!Scope::IntegrationsRead.grants(Scope::IntegrationsWrite));
+        assert!(!Scope::WebhooksWrite.grants(Scope::IntegrationsRead));
     }
 
     #[test]

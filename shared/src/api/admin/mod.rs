@@ -3,5 +3,6 @@
 pub mod api_keys;
 pub mod events;
 pub mod health;
+pub mod integrations;
 pub mod tenants;
 pub mod webhooks;
