@@ -4,6 +4,9 @@
 #   - the stripped size of each Lambda binary (release profile: lto, codegen-units=1, strip);
 #   - outbound: 20,000 events to 10 endpoints on a local receiver (deliveries/s, events/s, p50/p99
 #     publish->delivery at half the sustained rate, serve's peak RSS), then the 1-endpoint case;
+#   - inbound: 20,000 GitHub-signed 2 KiB webhooks to POST /hooks/{id} at 64 connections
+#     (accepted req/s and latency), then processed, routed and delivered to a loopback receiver
+#     subscribed to the routed event (end-to-end rate; every accepted one delivered once);
 #   - sign+verify of a 2 KiB body per core;
 #   - write heat: the hottest DynamoDB partition key of one simulated second of a 10,000
 #     deliveries/s tenant (heat-report), and from it and serve's CPU per delivery the capacity
@@ -56,6 +59,8 @@ ticks_after=$(cpu_ticks)
 cpu_ms_per_delivery=$(python3 -c "print(($ticks_after - $ticks_before) * 1000 / $(getconf CLK_TCK) / 200000)")
 rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 "$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
+echo "== inbound: GitHub-signed 2 KiB webhooks to POST /hooks/{id}, 64 connections, then processed and delivered"
+"$release"/switchboard bench inbound --base "$base" --root-key "$root" --requests 20000 | tee "$data/inbound.txt"
 echo "== sign+verify"
 "$release"/switchboard bench sign | tee "$data/sign.txt"
 echo "== inbound verify alone, per provider"
@@ -78,7 +83,9 @@ echo
 echo "== summary ($(date -u +%F), $(nproc) cores, $(uname -m))"
 echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 req/s, p99 <= 10ms); serve peak RSS ${rss}"
 echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
-cat "$data/out10.txt" "$data/out1.txt" "$data/sign.txt" "$data/verify.txt" "$data/heat.txt"
+cat "$data/out10.txt" "$data/out1.txt"
+cat "$data/inbound.txt"; echo "(inbound targets: >= 10000 accepted req/s with p99 <= 20 ms; >= 3000/s end to end)"
+cat "$data/sign.txt" "$data/verify.txt" "$data/heat.txt"
 echo "serve CPU per delivery (10-endpoint run): ${cpu_ms_per_delivery} ms"
 for f in admin intake delivery; do
   size=$(stat -c %s "$release/switchboard-$f")

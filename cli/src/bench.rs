@@ -35,6 +35,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 300_000)]
         iterations: u32,
     },
+    /// Send GitHub-signed 2 KiB webhooks to a running `serve`'s hook URL and measure the
+    /// accepted rate, then the rate at which they are processed and delivered.
+    Inbound {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        root_key: String,
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
     /// Verify alone, per inbound provider, on a 2 KiB body on one core; standard_webhooks also
     /// through the `standardwebhooks` crate's `verify`, side by side.
     Verify {
@@ -65,10 +77,16 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         }
         BenchCommand::Sign { iterations } => sign(iterations),
         BenchCommand::Verify { iterations } => verify_inbound(iterations),
+        BenchCommand::Inbound {
+            base,
+            root_key,
+            requests,
+            concurrency,
+        } => crate::bench_inbound::run(&base, &root_key, requests, concurrency).await,
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -86,7 +104,12 @@ fn latencies(tally: &Tally) -> (f64, f64) {
     (percentile(&l, 0.50), percentile(&l, 0.99))
 }
 
-async fn post(http: &reqwest::Client, url: String, key: &str, body: Value) -> Result<Value> {
+pub(crate) async fn post(
+    http: &reqwest::Client,
+    url: String,
+    key: &str,
+    body: Value,
+) -> Result<Value> {
     let resp = http.post(url).bearer_auth(key).json(&body).send().await?;
     let status = resp.status();
     let value: Value = resp.json().await?;
@@ -96,7 +119,7 @@ async fn post(http: &reqwest::Client, url: String, key: &str, body: Value) -> Re
     Ok(value)
 }
 
-async fn wait_for(tally: &Tally, expected: u64, within: Duration) -> Option<Instant> {
+pub(crate) async fn wait_for(tally: &Tally, expected: u64, within: Duration) -> Option<Instant> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if tally.received.load(Ordering::Relaxed) >= expected {
