@@ -98,6 +98,15 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError::Io(e.to_string()))?;
+    // Hook URLs are shown absolute, so a provider can be pointed at one as it is: without
+    // `SWITCHBOARD_PUBLIC_URL`, `serve`'s own address is the URL it is reached at.
+    if config.public_url.is_none() {
+        config.public_url = Some(if addr.ip().is_unspecified() {
+            format!("http://localhost:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        });
+    }
     let new_root_key = match config.root_key_hash {
         Some(_) => None,
         None => {
@@ -125,6 +134,7 @@ pub async fn start(
         http.await;
         let _ = worker.await;
         task_app.auth.flush_usage().await;
+        task_app.inbound.flush_rejections().await;
         tracing::info!("stopped cleanly");
     });
     tracing::info!(%addr, adapters = %app.describe(), "serving admin and intake APIs");

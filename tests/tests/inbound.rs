@@ -818,3 +818,41 @@ switchboard_tests::on_both_backends!(
     bad_integrations_are_refused_naming_the_field,
     failing_processing_dies_and_tells_the_tenant,
 );
+
+/// `serve` without `SWITCHBOARD_PUBLIC_URL` shows hook URLs on its own address, so the URL in
+/// the view can be handed to a provider (or curl) as it is.
+#[tokio::test]
+async fn serve_shows_hook_urls_on_its_own_address() {
+    use secrecy::ExposeSecret;
+    let mut served =
+        switchboard_tests::served::Served::start(switchboard::serve::ServeLimits::default()).await;
+    let root = served.take_root_key();
+    let http = reqwest::Client::new();
+    let tenant: Value = http
+        .post(served.url("/v1/tenants"))
+        .bearer_auth(root.key().expose_secret())
+        .json(&json!({"name": "Acme"}))
+        .send()
+        .await
+        .expect("tenant request")
+        .json()
+        .await
+        .expect("tenant json");
+    let key = tenant["api_key"]["key"].as_str().expect("admin key");
+    let created = http
+        .post(served.url("/v1/integrations"))
+        .bearer_auth(key)
+        .json(&github_integration())
+        .send()
+        .await
+        .expect("integration request");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.expect("integration json");
+    let id = created["id"].as_str().expect("id");
+    assert_eq!(
+        created["hook_url"],
+        json!(served.url(&format!("/hooks/{id}"))),
+        "{created}"
+    );
+    served.stop().await;
+}
