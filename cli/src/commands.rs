@@ -118,6 +118,7 @@ pub async fn demo_seed(data_dir: PathBuf, receiver: &str) -> Result<()> {
     let app = switchboard::app::App::build(&config).await?;
     switchboard::demo::seed(app.store.as_ref()).await?;
     switchboard::demo::seed_outbound(&app.outbound, receiver).await?;
+    switchboard::demo::seed_inbound(&app.inbound).await?;
     println!(
         "Seeded demo tenant {} into the {} store.",
         switchboard::demo::TENANT_ID,

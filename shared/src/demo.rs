@@ -19,6 +19,15 @@ pub const ENDPOINT_ID: &str = "ep_01JDEM0ENDP01NT00000000000";
 pub const RETRY_ENDPOINT_ID: &str = "ep_01JDEM0RETRYENDP0000000000";
 /// A demo event fanned out to both demo endpoints.
 pub const MESSAGE_ID: &str = "msg_01JDEM0MESSAGE000000000000";
+/// The demo integrations (GitHub, Slack, Stripe) the `intake-*` samples are signed for, with
+/// their public secrets, and a received GitHub webhook the SQS `inbound` sample processes.
+pub const GITHUB_INTEGRATION_ID: &str = "int_01JDEM0G1THVB0000000000000";
+pub const SLACK_INTEGRATION_ID: &str = "int_01JDEM0S1ACK00000000000000";
+pub const STRIPE_INTEGRATION_ID: &str = "int_01JDEM0STR1PE0000000000000";
+pub const GITHUB_SECRET: &str = "demo-github-secret-do-not-use";
+pub const SLACK_SECRET: &str = "demo-slack-signing-secret-do-not-use";
+pub const STRIPE_SECRET: &str = "whsec_demoStripeSecretDoNotUseInProd";
+pub const INBOUND_EVENT_ID: &str = "evt_01JDEM0WEBH00K000000000000";
 /// The demo admin key's id.
 pub const ADMIN_KEY_ID: &str = "key_01JDEM0ADM1NKEY00000000000";
 /// A second demo key (scope `webhooks:read`) that the revoke and delete sample events act on, so
@@ -144,6 +153,84 @@ pub async fn seed_outbound(
     Ok(())
 }
 
+/// Writes the demo integrations and one received GitHub webhook for them, unless they exist
+/// already. Each routes to a `demo.*` event type, so the demo endpoints get what they produce.
+pub async fn seed_inbound(inb: &crate::inbound::Inbound) -> Result<(), DomainError> {
+    use crate::inbound::events::{self, Received};
+    use crate::inbound::integrations::{self, ConfigInput, IntegrationSettings};
+    use crate::model::integration::Route;
+    use crate::model::{InboundEventId, IntegrationId};
+    let parse =
+        |what: &str, e: crate::model::IdError| DomainError::Internal(format!("demo {what}: {e}"));
+    let tenant: TenantId = TENANT_ID.parse().map_err(|e| parse("tenant", e))?;
+    let github: IntegrationId = GITHUB_INTEGRATION_ID
+        .parse()
+        .map_err(|e| parse("integration", e))?;
+    let demos = [
+        (
+            GITHUB_INTEGRATION_ID,
+            "github",
+            GITHUB_SECRET,
+            r#"demo.github.{{ headers["x-github-event"] }}"#,
+        ),
+        (
+            SLACK_INTEGRATION_ID,
+            "slack",
+            SLACK_SECRET,
+            "demo.slack.event",
+        ),
+        (
+            STRIPE_INTEGRATION_ID,
+            "stripe",
+            STRIPE_SECRET,
+            "demo.stripe.event",
+        ),
+    ];
+    for (id, provider, secret, event_type) in demos {
+        let id: IntegrationId = id.parse().map_err(|e| parse("integration", e))?;
+        if integrations::get(inb.store(), tenant, id).await.is_ok() {
+            continue;
+        }
+        let settings = IntegrationSettings {
+            provider: provider.into(),
+            name: format!("demo {provider}"),
+            config: ConfigInput(serde_json::json!({ "secret": secret })),
+            active: true,
+            mapping: Default::default(),
+            route: Route {
+                event_type: event_type.into(),
+                data: None,
+            },
+            tolerance_seconds: crate::model::integration::DEFAULT_TOLERANCE_SECONDS,
+            public_url: None,
+        };
+        integrations::create_with_id(inb, tenant, id, settings).await?;
+    }
+    let event: InboundEventId = INBOUND_EVENT_ID.parse().map_err(|e| parse("event", e))?;
+    if inb.store().get(&events::event_key(event)).await?.is_none() {
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-github-event", "push"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        events::store_received(
+            inb.store(),
+            Received {
+                id: event,
+                tenant,
+                integration: github,
+                headers,
+                body: br#"{"ref":"refs/heads/main","repository":{"full_name":"acme/demo"}}"#,
+                dedupe: "id:demo-delivery-0001".into(),
+                ttl: inb.expiry(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +247,18 @@ mod tests {
                 .is_ok()
         );
         assert!(MESSAGE_ID.parse::<crate::model::MessageId>().is_ok());
+        for id in [
+            GITHUB_INTEGRATION_ID,
+            SLACK_INTEGRATION_ID,
+            STRIPE_INTEGRATION_ID,
+        ] {
+            assert!(id.parse::<crate::model::IntegrationId>().is_ok(), "{id}");
+        }
+        assert!(
+            INBOUND_EVENT_ID
+                .parse::<crate::model::InboundEventId>()
+                .is_ok()
+        );
         assert!(key_format::check(admin_key().expose_secret()).is_ok());
         assert!(key_format::check(root_key().expose_secret()).is_ok());
     }

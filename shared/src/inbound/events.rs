@@ -120,6 +120,8 @@ fn decode_body(encoding: BodyEncoding, parts: &[String]) -> Result<Vec<u8>, Doma
 /// A verified webhook to store.
 #[derive(Debug)]
 pub struct Received<'a> {
+    /// The new event's id (fresh, but for the demo data's fixed one).
+    pub id: InboundEventId,
     pub tenant: TenantId,
     pub integration: IntegrationId,
     pub headers: BTreeMap<String, String>,
@@ -145,7 +147,7 @@ pub async fn store_received(
     received: Received<'_>,
 ) -> Result<Stored, DomainError> {
     let now = Utc::now();
-    let id = InboundEventId::generate();
+    let id = received.id;
     let (encoding, parts) = encode_body(received.body);
     let mut event = InboundEvent {
         id,

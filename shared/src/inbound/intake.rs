@@ -110,6 +110,7 @@ pub async fn receive(
     let stored = events::store_received(
         inb.store(),
         Received {
+            id: InboundEventId::generate(),
             tenant: integration.tenant_id,
             integration: id,
             headers: kept_headers(request.headers),

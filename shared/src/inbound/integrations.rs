@@ -142,13 +142,23 @@ pub async fn create(
     tenant: TenantId,
     settings: IntegrationSettings,
 ) -> Result<Integration, DomainError> {
+    create_with_id(inb, tenant, IntegrationId::generate(), settings).await
+}
+
+/// Creates an integration with a chosen id (the demo data's fixed ids); a taken id is a
+/// conflict.
+pub async fn create_with_id(
+    inb: &Inbound,
+    tenant: TenantId,
+    id: IntegrationId,
+    settings: IntegrationSettings,
+) -> Result<Integration, DomainError> {
     let mut errors = Errors::default();
     let parsed = errors.take(parse_config(&settings.provider, &settings.config));
     errors.take(Mapping::compile(&settings.mapping));
     errors.take(check_route(&settings.route, &settings.mapping));
     errors.finish()?;
     let parsed = parsed.ok_or_else(|| DomainError::Internal("config not parsed".into()))?;
-    let id = IntegrationId::generate();
     let sealed = seal(inb, tenant, id, &parsed).await?;
     let now = Utc::now();
     let integration = Integration {
