@@ -119,6 +119,52 @@ pub(crate) async fn post(
     Ok(value)
 }
 
+/// What every load run starts from: a loopback receiver counting deliveries, an HTTP client
+/// pooled for `concurrency`, and a fresh tenant's admin key.
+pub(crate) struct Setup {
+    pub tally: Arc<Tally>,
+    pub receiver_url: String,
+    pub http: reqwest::Client,
+    pub key: String,
+}
+
+pub(crate) async fn setup(
+    base: &str,
+    root_key: &str,
+    tenant_name: &str,
+    concurrency: usize,
+) -> Result<Setup> {
+    let tally = Arc::new(Tally::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver_url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(receiver::serve(
+        listener,
+        Vec::new(),
+        true,
+        Arc::clone(&tally),
+    ));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let tenant = post(
+        &http,
+        format!("{base}/v1/tenants"),
+        root_key,
+        json!({ "name": tenant_name }),
+    )
+    .await?;
+    let key = tenant["api_key"]["key"]
+        .as_str()
+        .ok_or("no tenant key")?
+        .to_owned();
+    Ok(Setup {
+        tally,
+        receiver_url,
+        http,
+        key,
+    })
+}
+
 pub(crate) async fn wait_for(tally: &Tally, expected: u64, within: Duration) -> Option<Instant> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
@@ -183,30 +229,12 @@ async fn outbound(
     concurrency: usize,
     paced_seconds: u64,
 ) -> Result<()> {
-    let tally = Arc::new(Tally::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let receiver_url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(receiver::serve(
-        listener,
-        Vec::new(),
-        true,
-        Arc::clone(&tally),
-    ));
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
-
-    let tenant = post(
-        &http,
-        format!("{base}/v1/tenants"),
-        root_key,
-        json!({"name": "bench"}),
-    )
-    .await?;
-    let key = tenant["api_key"]["key"]
-        .as_str()
-        .ok_or("no key")?
-        .to_owned();
+    let Setup {
+        tally,
+        receiver_url,
+        http,
+        key,
+    } = setup(base, root_key, "bench", concurrency).await?;
     for i in 0..endpoints {
         post(
             &http,

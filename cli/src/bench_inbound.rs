@@ -3,8 +3,7 @@
 //! out the other end: processed, routed into the tenant's stream and delivered to a loopback
 //! receiver subscribed to the routed event type. Every accepted request must be delivered, once.
 
-use crate::bench::{percentile, post, wait_for};
-use crate::receiver::{self, Tally};
+use crate::bench::{Setup, percentile, post, setup, wait_for};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,30 +22,12 @@ struct Accepted {
 }
 
 pub async fn run(base: &str, root_key: &str, requests: usize, concurrency: usize) -> Result<()> {
-    let tally = Arc::new(Tally::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let receiver_url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(receiver::serve(
-        listener,
-        Vec::new(),
-        true,
-        Arc::clone(&tally),
-    ));
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
-
-    let tenant = post(
-        &http,
-        format!("{base}/v1/tenants"),
-        root_key,
-        json!({"name": "bench inbound"}),
-    )
-    .await?;
-    let key = tenant["api_key"]["key"]
-        .as_str()
-        .ok_or("no tenant key")?
-        .to_owned();
+    let Setup {
+        tally,
+        receiver_url,
+        http,
+        key,
+    } = setup(base, root_key, "bench inbound", concurrency).await?;
     post(
         &http,
         format!("{base}/v1/webhooks"),
