@@ -171,6 +171,24 @@ async fn text_after_the_json_body_is_malformed(backend: Backend) {
     // Whitespace after the document is fine.
     let reply = send_raw(&h, Method::POST, "/v1/events", format!("{event} \n\t ")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // A body that is JSON but not an object (serde would read `[]` as a struct with no fields
+    // given) is refused naming `body`, on routes whose fields are all optional too.
+    let created = h
+        .post(
+            "/v1/api-keys",
+            json!({"name": "k", "scopes": ["webhooks:read"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().expect("key id").to_owned();
+    for (path, body) in [
+        (format!("/v1/api-keys/{id}/roll"), "[]"),
+        (format!("/v1/api-keys/{id}/roll"), "1"),
+        ("/v1/events".to_owned(), r#"["ticket.created", {}]"#),
+    ] {
+        let reply = send_raw(&h, Method::POST, &path, body.to_owned()).await;
+        reply.assert_field(StatusCode::UNPROCESSABLE_ENTITY, "body");
+    }
 }
 
 async fn tenants_cannot_publish_switchboard_event_types(backend: Backend) {

@@ -42,7 +42,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         } else {
             &bytes
         };
-        decode(text).map(JsonBody)
+        let body = decode(text)?;
+        // serde lets a struct be written as an array of its fields (`[]` is a valid "no fields
+        // given"); every request body here is an object, so anything else is refused.
+        if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Problem::validation(vec![FieldError::new(
+                "body",
+                "must be a JSON object",
+            )]));
+        }
+        Ok(JsonBody(body))
     }
 }
 
