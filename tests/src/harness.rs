@@ -42,6 +42,31 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Reads an answer: its JSON body (`null` when empty, the text itself when not JSON) and
+    /// the raw text.
+    pub async fn read(resp: reqwest::Response) -> (Self, String) {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()))
+        };
+        let reply = Self {
+            status,
+            body,
+            content_type,
+            headers,
+        };
+        (reply, text)
+    }
+
     /// The `field` of every entry of a problem's `errors`.
     pub fn fields(&self) -> Vec<&str> {
         self.body["errors"]
@@ -85,26 +110,13 @@ impl TestServer {
             req = req.json(&body);
         }
         let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{path}: {status} body is not JSON ({e}): {text}"))
-        };
-        Reply {
-            status,
-            body,
-            content_type,
-            headers,
+        let (reply, text) = Reply::read(resp).await;
+        if !text.is_empty()
+            && let Err(e) = serde_json::from_str::<Value>(&text)
+        {
+            panic!("{path}: {} body is not JSON ({e}): {text}", reply.status);
         }
+        reply
     }
 
     pub async fn get(&self, path: &str, key: &str) -> Reply {

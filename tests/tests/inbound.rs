@@ -50,21 +50,7 @@ async fn hook(h: &Harness, id: &str, request: &SignedRequest, extra: &[(&str, &s
     for (name, value) in extra {
         req = req.header(*name, *value);
     }
-    let resp = req.send().await.expect("hook request");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = resp.text().await.expect("body");
-    Reply {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        content_type,
-        headers,
-    }
+    Reply::read(req.send().await.expect("hook request")).await.0
 }
 
 fn github_integration() -> Value {

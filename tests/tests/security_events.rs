@@ -6,7 +6,7 @@
 //! unit-tested in `shared/src/ssrf.rs`).
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use switchboard::delivery::client::{DeliveryClient, ErrorCode};
 use switchboard::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
@@ -29,20 +29,7 @@ async fn send_raw(client: &TenantClient, method: Method, path: &str, body: Strin
         .send()
         .await
         .expect("request");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = resp.text().await.expect("body");
-    Reply {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        content_type,
-        headers,
-    }
+    Reply::read(resp).await.0
 }
 
 /// GETs `path` and returns the status and the body text unparsed.
