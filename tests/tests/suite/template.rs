@@ -12,7 +12,7 @@ use switchboard::store::dynamo::{DynamoStore, create_table};
 use switchboard::store::{ItemKey, Store};
 use switchboard_tests::{sdk_config, unique};
 
-const TEMPLATE: &str = include_str!("../../template.yaml");
+const TEMPLATE: &str = include_str!("../../../template.yaml");
 
 /// API Gateway's HTTP API ends every integration after 30 s, whatever the function's timeout.
 const HTTP_API_INTEGRATION_LIMIT: Duration = Duration::from_secs(30);

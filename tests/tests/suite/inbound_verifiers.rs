@@ -13,7 +13,7 @@ use switchboard::signing::inbound::{
 
 const NOW: i64 = 1_700_000_000;
 const URL: &str = "https://hooks.example/hooks/int_01";
-const FIXTURES: &str = include_str!("../fixtures/signatures.json");
+const FIXTURES: &str = include_str!("../../fixtures/signatures.json");
 const SENDGRID_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==";
 const DISCORD_KEY: &str = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
 
