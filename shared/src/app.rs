@@ -31,6 +31,8 @@ pub struct App {
     pub inbound: Arc<Inbound>,
     /// The process's operational metrics (Prometheus for `serve`, EMF in the Lambdas).
     pub metrics: Arc<Metrics>,
+    /// How long audit entries are kept.
+    pub audit_retention: std::time::Duration,
 }
 
 /// What an app needs besides its adapters.
@@ -45,6 +47,8 @@ pub struct Settings {
     pub max_endpoints_per_tenant: usize,
     /// What hook URLs start with (`SWITCHBOARD_PUBLIC_URL`); `None` shows them as paths.
     pub public_url: Option<String>,
+    /// How long audit entries are kept (`SWITCHBOARD_AUDIT_RETENTION_DAYS`, default a year).
+    pub audit_retention: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             max_endpoints_per_tenant: crate::outbound::DEFAULT_MAX_ENDPOINTS,
             emf_metrics: false,
             public_url: None,
+            audit_retention: crate::audit::DEFAULT_RETENTION,
         }
     }
 }
@@ -112,6 +117,7 @@ impl App {
             queue,
             keys,
             metrics,
+            audit_retention: settings.audit_retention,
         }))
     }
 
@@ -123,6 +129,7 @@ impl App {
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: false,
             public_url: config.public_url.clone(),
+            audit_retention: config.audit_retention,
         };
         match &config.backend {
             Backend::Aws(aws) => Self::build_aws(aws, settings).await,
@@ -177,6 +184,11 @@ impl App {
             Arc::clone(&self.delivery),
             Arc::clone(&self.inbound),
         ))
+    }
+
+    /// The audit recorder of writes from `origin`, with this deployment's retention.
+    pub fn recorder(&self, origin: crate::audit::Origin) -> crate::audit::Recorder {
+        crate::audit::Recorder::new(origin, self.audit_retention)
     }
 
     /// One line for start-up logs: which adapters are in use.

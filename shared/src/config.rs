@@ -141,6 +141,21 @@ fn public_url(env: Lookup<'_>) -> Result<Option<String>, ConfigError> {
     }
 }
 
+/// Reads `SWITCHBOARD_AUDIT_RETENTION_DAYS` (default 365): how long audit entries are kept.
+fn audit_retention(env: Lookup<'_>) -> Result<Duration, ConfigError> {
+    const VAR: &str = "SWITCHBOARD_AUDIT_RETENTION_DAYS";
+    let Some(text) = env(VAR).filter(|t| !t.trim().is_empty()) else {
+        return Ok(crate::audit::DEFAULT_RETENTION);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(days) if (1..=36_500).contains(&days) => Ok(Duration::from_secs(days * 24 * 3600)),
+        _ => Err(ConfigError::Invalid {
+            var: VAR,
+            reason: "expected a whole number of days from 1 to 36500".into(),
+        }),
+    }
+}
+
 /// Everything a process needs to build its `App` (the composition root in `app.rs`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -152,6 +167,8 @@ pub struct Config {
     pub max_endpoints_per_tenant: usize,
     /// `SWITCHBOARD_PUBLIC_URL`, the base of hook URLs.
     pub public_url: Option<String>,
+    /// How long audit entries are kept (`SWITCHBOARD_AUDIT_RETENTION_DAYS`).
+    pub audit_retention: Duration,
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -197,6 +214,7 @@ impl Config {
             delivery: delivery_settings(env)?,
             max_endpoints_per_tenant: max_endpoints(env)?,
             public_url: public_url(env)?,
+            audit_retention: audit_retention(env)?,
         })
     }
 
@@ -228,6 +246,7 @@ impl Config {
             delivery: delivery_settings(env)?,
             max_endpoints_per_tenant: max_endpoints(env)?,
             public_url: public_url(env)?,
+            audit_retention: audit_retention(env)?,
         })
     }
 }

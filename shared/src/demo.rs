@@ -83,7 +83,8 @@ pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
         &secret,
     );
     key.id = key_id;
-    tenants::insert(store, &tenant, &key).await?;
+    let audit = crate::audit::Recorder::system("demo");
+    tenants::insert(store, &tenant, &key, &audit).await?;
     let spare_secret = key_format::from_random_part(SPARE_KEY_RANDOM)
         .map_err(|e| DomainError::Internal(format!("demo spare key: {e}")))?;
     let mut spare = api_keys::new_record(
@@ -98,7 +99,18 @@ pub async fn seed(store: &dyn Store) -> Result<(), DomainError> {
     spare.id = SPARE_KEY_ID
         .parse()
         .map_err(|e| DomainError::Internal(format!("demo spare key id: {e}")))?;
-    store.transact(api_keys::insert_ops(&spare)?).await?;
+    let mut ops = api_keys::insert_ops(&spare)?;
+    let (target, changes) = (
+        api_keys::target(spare.id),
+        crate::audit::snapshot::created(&spare),
+    );
+    ops.push(audit.op(
+        tenant_id,
+        crate::audit::Action::ApiKeyCreated,
+        target,
+        changes,
+    )?);
+    store.transact(ops).await?;
     Ok(())
 }
 
@@ -135,7 +147,8 @@ pub async fn seed_outbound(
             max_attempts: 3,
             rate_limit_per_s: None,
         };
-        endpoints::create_with_id(ob, tenant, id, settings).await?;
+        let audit = crate::audit::Recorder::system("demo");
+        endpoints::create_with_id(ob, tenant, id, settings, &audit).await?;
     }
     let now = Utc::now();
     let message = Message {
@@ -204,7 +217,8 @@ pub async fn seed_inbound(inb: &crate::inbound::Inbound) -> Result<(), DomainErr
             tolerance_seconds: crate::model::integration::DEFAULT_TOLERANCE_SECONDS,
             public_url: None,
         };
-        integrations::create_with_id(inb, tenant, id, settings).await?;
+        let audit = crate::audit::Recorder::system("demo");
+        integrations::create_with_id(inb, tenant, id, settings, &audit).await?;
     }
     let event: InboundEventId = INBOUND_EVENT_ID.parse().map_err(|e| parse("event", e))?;
     if inb.store().get(&events::event_key(event)).await?.is_none() {

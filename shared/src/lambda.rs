@@ -26,6 +26,7 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
             max_endpoints_per_tenant: config.max_endpoints_per_tenant,
             emf_metrics: true,
             public_url: config.public_url.clone(),
+            audit_retention: config.audit_retention,
         },
     )
     .await?;
@@ -48,10 +49,32 @@ fn flushing_metrics(router: axum::Router, app: &App, function: &'static str) -> 
     ))
 }
 
+/// The client's address from API Gateway's request context, as the `ConnectInfo` that `serve`
+/// gives each request: audit entries record it.
+async fn with_source_ip(mut request: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::request::RequestContext;
+    let ip = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        let peer = std::net::SocketAddr::new(ip, 0);
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+    }
+    request
+}
+
 /// The admin function.
 pub async fn run_admin() -> Result<(), BoxError> {
     let app = build(Role::Admin).await?;
-    let router = crate::api::admin_router(Arc::clone(&app));
+    let router = crate::api::admin_router(Arc::clone(&app))
+        .layer(axum::middleware::map_request(with_source_ip));
     lambda_http::run(flushing_metrics(router, &app, "admin")).await
 }
 

@@ -180,7 +180,9 @@ impl TestServer {
             .expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            // With the client's address, as `serve` and the Lambda adapter give it.
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let _ = axum::serve(listener, service).await;
         });
         Self {
             base: format!("http://{addr}"),

@@ -3,14 +3,16 @@
 
 use super::AppState;
 use super::problem::{Problem, ProblemKind};
+use crate::audit::{Actor, Origin, Recorder};
 use crate::auth::{Principal, TenantCaller};
 use crate::error::FieldError;
 use crate::model::Scope;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderName, StatusCode, header};
 use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 
 /// A JSON request body, decoded with the failing field named. An empty body counts as `{}` so
 /// that endpoints whose fields are all optional accept a bare POST.
@@ -140,28 +142,58 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, Problem
     Ok(state.auth.authenticate(presented_key(parts)).await?)
 }
 
-/// A request made with the root key.
-pub struct RootCaller;
+/// Where a request came from, for its audit entries: its request id (set by the request-id
+/// layer before any handler runs), the client address (`ConnectInfo`, which `serve` and the
+/// Lambda adapter set) and its `User-Agent`.
+fn origin(parts: &Parts, actor: Actor) -> Origin {
+    let header = |name: &HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Origin {
+        actor,
+        request_id: header(&super::request_id::HEADER),
+        source_ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+        user_agent: header(&header::USER_AGENT),
+    }
+}
+
+/// A request made with the root key, and the recorder of its writes' audit entries.
+pub struct RootCaller {
+    pub audit: Recorder,
+}
 
 impl FromRequestParts<AppState> for RootCaller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         match principal(parts, state).await? {
-            Principal::Root => Ok(RootCaller),
+            Principal::Root => Ok(RootCaller {
+                audit: state.recorder(origin(parts, Actor::root())),
+            }),
             Principal::Tenant(_) => Err(Problem::forbidden("this route requires the root key")),
         }
     }
 }
 
-/// A request made with a tenant's API key. Scope checks happen in the handler via [`Self::require`].
-pub struct Caller(pub TenantCaller);
+/// A request made with a tenant's API key, and the recorder of its writes' audit entries
+/// (the key is the actor). Scope checks happen in the handler via [`Self::require`].
+pub struct Caller {
+    pub key: TenantCaller,
+    pub audit: Recorder,
+}
 
 impl Caller {
     /// 403 unless the key holds (or is granted) `scope`.
     pub fn require(&self, scope: Scope) -> Result<&TenantCaller, Problem> {
-        if self.0.has(scope) {
-            Ok(&self.0)
+        if self.key.has(scope) {
+            Ok(&self.key)
         } else {
             Err(Problem::forbidden(format!(
                 "this API key lacks the `{scope}` scope"
@@ -175,7 +207,10 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         match principal(parts, state).await? {
-            Principal::Tenant(caller) => Ok(Caller(caller)),
+            Principal::Tenant(caller) => Ok(Caller {
+                audit: state.recorder(origin(parts, Actor::api_key(caller.key_id))),
+                key: caller,
+            }),
             Principal::Root => Err(Problem::forbidden(
                 "the root key may only create and list tenants and issue recovery keys; use a \
                  tenant API key",

@@ -60,7 +60,7 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 }
 
 fn admin_routes() -> Router<AppState> {
-    use admin::{api_keys, events, health, integrations, tenants, webhooks};
+    use admin::{api_keys, audit, events, health, integrations, tenants, webhooks};
     Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
@@ -108,6 +108,7 @@ fn admin_routes() -> Router<AppState> {
             "/v1/integrations/{id}/events/{event_id}/replay",
             post(integrations::replay),
         )
+        .route("/v1/audit", get(audit::list))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 

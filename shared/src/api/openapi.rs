@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, events, health, integrations, tenants, webhooks};
+use super::admin::{api_keys, audit, events, health, integrations, tenants, webhooks};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
+use super::dto::audit::{ActorView, AuditEntryView, FieldChangeView, TargetView};
 use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
 use super::dto::integrations::{
     BodyEncodingView, InboundEventSummary, InboundEventView, IntakeAccepted, IntegrationCreate,
@@ -14,10 +15,11 @@ use super::dto::webhooks::{
     Requeued, SecretRotate, SecretRotated,
 };
 use super::{intake, pagination, problem, schema};
+use crate::audit::{Action, ActorType, Outcome, TargetType};
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{InboundEventId, IntegrationId, KeyId, Scope, TenantId};
+use crate::model::{AuditId, InboundEventId, IntegrationId, KeyId, Scope, TenantId};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -35,6 +37,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         integrations::list, integrations::create, integrations::get, integrations::update,
         integrations::delete, integrations::events, integrations::event, integrations::replay,
         intake::receive,
+        audit::list,
     ),
     components(schemas(
         problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId, IntegrationId,
@@ -51,6 +54,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         InboundEventId, InboundStatus, InboundEventSummary, InboundEventView, StatusChangeView,
         BodyEncodingView, IntakeAccepted,
         pagination::ListResponse<IntegrationView>, pagination::ListResponse<InboundEventSummary>,
+        AuditId, Action, ActorType, TargetType, Outcome, ActorView, TargetView, FieldChangeView,
+        AuditEntryView, pagination::ListResponse<AuditEntryView>,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

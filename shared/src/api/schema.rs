@@ -1,11 +1,13 @@
 //! OpenAPI schemas for the domain types that appear on the wire (ids, scopes, statuses). The
 //! domain does not depend on `utoipa`: the API layer describes its types here.
 
+use crate::audit::{Action, ActorType, Outcome, TargetType};
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{
-    AttemptId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId, Scope, TenantId,
+    AttemptId, AuditId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId, Scope,
+    TenantId,
 };
 use serde::Serialize;
 use utoipa::openapi::RefOr;
@@ -41,7 +43,11 @@ enum_schema!(
     DeliveryStatus,
     AttemptStatus,
     ErrorCode,
-    InboundStatus
+    InboundStatus,
+    Action,
+    ActorType,
+    TargetType,
+    Outcome
 );
 
 macro_rules! id_schema {
@@ -67,7 +73,8 @@ id_schema!(
     MessageId,
     AttemptId,
     IntegrationId,
-    InboundEventId
+    InboundEventId,
+    AuditId
 );
 
 /// One invalid field of a request (the schema of [`crate::error::FieldError`]).

@@ -23,7 +23,7 @@ use crate::outbound::{Outbound, endpoints, messages, publish};
 use crate::queue::Outcome;
 use crate::signing::standard::signature_header;
 use crate::ssrf::AddressPolicy;
-use crate::store::{ItemKey, Update};
+use crate::store::{ItemKey, TxOp, Update};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use client::{DeliveryClient, SendResult};
@@ -382,12 +382,21 @@ impl Engine {
     }
 
     /// Disables an endpoint and tells the tenant with a `webhook.disabled` event.
+    /// Audited as `webhook.disabled` by the system actor `delivery`.
     async fn disable(&self, endpoint: &Endpoint, reason: &str) -> Result<(), DomainError> {
-        let disabled = endpoints::modify(&self.outbound, endpoint.tenant_id, endpoint.id, |e| {
-            e.enabled = false;
-            e.disabled_reason = Some(reason.to_owned());
-            Ok(())
-        })
+        let audit = crate::audit::Recorder::system("delivery");
+        let disabled = endpoints::modify_audited(
+            &self.outbound,
+            endpoint.tenant_id,
+            endpoint.id,
+            |e| {
+                e.enabled = false;
+                e.disabled_reason = Some(reason.to_owned());
+                Ok(())
+            },
+            &audit,
+            |_| crate::audit::Action::WebhookDisabled,
+        )
         .await?;
         tracing::warn!(tenant = %endpoint.tenant_id, endpoint_id = %endpoint.id, reason, "endpoint disabled");
         publish::publish_internal(
@@ -401,10 +410,13 @@ impl Engine {
     }
 
     /// Sends a `webhook.test` event to one endpoint now (one attempt, no retries) and returns it.
+    /// Audited (`webhook.tested`, naming the test event) with the test event's record, before
+    /// it is sent.
     pub async fn send_test(
         &self,
         tenant: TenantId,
         endpoint_id: EndpointId,
+        audit: &crate::audit::Recorder,
     ) -> Result<Attempt, DomainError> {
         let ob = self.outbound.as_ref();
         let endpoint = endpoints::get(ob.store(), tenant, endpoint_id).await?;
@@ -420,8 +432,16 @@ impl Engine {
         destinations: vec![endpoint_id],
         ttl: ob.expiry(),
     };
+        let changes = vec![crate::audit::snapshot::set("event_id", id)];
+        let target = endpoints::target(endpoint_id);
         ob.store()
-            .put(messages::message_item(&message)?, None)
+            .transact(vec![
+                TxOp::Put {
+                    item: messages::message_item(&message)?,
+                    condition: None,
+                },
+                audit.op(tenant, crate::audit::Action::WebhookTested, target, changes)?,
+            ])
             .await?;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
         let result = self.send(&endpoint, &message, timeout).await?;

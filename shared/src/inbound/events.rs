@@ -321,6 +321,27 @@ pub async fn modify_from(
     id: InboundEventId,
     change: impl Fn(&mut InboundEvent) -> Result<(), DomainError>,
 ) -> Result<InboundEvent, DomainError> {
+    modify_inner(store, known, id, change, None::<fn(&InboundEvent) -> _>).await
+}
+
+/// [`modify`] for a change someone asked for (a replay): written in one transaction with
+/// `companion(changed event)`, its audit entry.
+pub async fn modify_with(
+    store: &dyn Store,
+    id: InboundEventId,
+    change: impl Fn(&mut InboundEvent) -> Result<(), DomainError>,
+    companion: impl Fn(&InboundEvent) -> Result<TxOp, StoreError>,
+) -> Result<InboundEvent, DomainError> {
+    modify_inner(store, None, id, change, Some(companion)).await
+}
+
+async fn modify_inner(
+    store: &dyn Store,
+    known: Option<InboundEvent>,
+    id: InboundEventId,
+    change: impl Fn(&mut InboundEvent) -> Result<(), DomainError>,
+    companion: Option<impl Fn(&InboundEvent) -> Result<TxOp, StoreError>>,
+) -> Result<InboundEvent, DomainError> {
     let key = event_key(id);
     let mut known = known;
     for _ in 0..MAX_RETRIES {
@@ -337,13 +358,18 @@ pub async fn modify_from(
         change(&mut event)?;
         event.version = expected + 1;
         event.updated_at = Utc::now();
-        match store
-            .put(
-                event_item(&event)?,
-                Some(Condition::VersionEquals(expected)),
-            )
-            .await
-        {
+        let item = event_item(&event)?;
+        let condition = Some(Condition::VersionEquals(expected));
+        let written = match &companion {
+            None => store.put(item, condition).await,
+            Some(companion) => {
+                let op = companion(&event)?;
+                store
+                    .transact(vec![TxOp::Put { item, condition }, op])
+                    .await
+            }
+        };
+        match written {
             Ok(()) => return Ok(event),
             Err(StoreError::ConditionFailed | StoreError::Conflict) => {}
             Err(e) => return Err(e.into()),

@@ -3,6 +3,8 @@
 //! and, for intake, the cached integration and its verifier.
 
 use super::{Inbound, config_context, rejections};
+use crate::audit::snapshot::{changed, created, deleted};
+use crate::audit::{Action, Recorder, Target, TargetType, toggle_or};
 use crate::crypto::envelope;
 use crate::error::{DomainError, Errors, FieldError};
 use crate::model::integration::{
@@ -136,13 +138,19 @@ async fn seal(
     })
 }
 
+/// The audit target of an integration.
+fn target(id: IntegrationId) -> Target {
+    Target::new(TargetType::Integration, id)
+}
+
 /// Creates an integration.
 pub async fn create(
     inb: &Inbound,
     tenant: TenantId,
     settings: IntegrationSettings,
+    audit: &Recorder,
 ) -> Result<Integration, DomainError> {
-    create_with_id(inb, tenant, IntegrationId::generate(), settings).await
+    create_with_id(inb, tenant, IntegrationId::generate(), settings, audit).await
 }
 
 /// Creates an integration with a chosen id (the demo data's fixed ids); a taken id is a
@@ -152,6 +160,7 @@ pub async fn create_with_id(
     tenant: TenantId,
     id: IntegrationId,
     settings: IntegrationSettings,
+    audit: &Recorder,
 ) -> Result<Integration, DomainError> {
     let mut errors = Errors::default();
     let parsed = errors.take(parse_config(&settings.provider, &settings.config));
@@ -178,8 +187,15 @@ pub async fn create_with_id(
         updated_at: now,
         version: 1,
     };
+    let changes = created(&integration);
     inb.store()
-        .put(record_item(&integration)?, Some(Condition::Absent))
+        .transact(vec![
+            TxOp::Put {
+                item: record_item(&integration)?,
+                condition: Some(Condition::Absent),
+            },
+            audit.op(tenant, Action::IntegrationCreated, target(id), changes)?,
+        ])
         .await?;
     inb.evict(id);
     Ok(integration)
@@ -237,6 +253,7 @@ pub async fn update(
     tenant: TenantId,
     id: IntegrationId,
     change: &IntegrationChange,
+    audit: &Recorder,
 ) -> Result<Integration, DomainError> {
     let current = get(inb.store(), tenant, id).await?;
     let sealed = match &change.config {
@@ -263,14 +280,26 @@ pub async fn update(
             return Err(DomainError::NotFound("integration"));
         }
         let expected = integration.version;
+        let before = integration.clone();
         apply(&mut integration, change, sealed.as_ref());
         check_route(&integration.route, &integration.mapping)
             .map_err(|e| DomainError::Invalid(vec![e]))?;
         integration.bump(expected + 1, Utc::now());
-        let ops = vec![TxOp::Put {
-            item: record_item(&integration)?,
-            condition: Some(Condition::VersionEquals(expected)),
-        }];
+        let changes = changed(&before, &integration);
+        let action = toggle_or(
+            &changes,
+            "active",
+            Action::IntegrationEnabled,
+            Action::IntegrationDisabled,
+            Action::IntegrationUpdated,
+        );
+        let ops = vec![
+            TxOp::Put {
+                item: record_item(&integration)?,
+                condition: Some(Condition::VersionEquals(expected)),
+            },
+            audit.op(tenant, action, target(id), changes)?,
+        ];
         Ok(versioned::commit(store, ops).await?.then_some(integration))
     })
     .await?;
@@ -318,8 +347,14 @@ fn apply(
 
 /// Deletes an integration: its hook URL answers 404 at once in this process (within
 /// [`super::INTEGRATION_CACHE_TTL`] in others); its received events expire with the retention.
-pub async fn delete(inb: &Inbound, tenant: TenantId, id: IntegrationId) -> Result<(), DomainError> {
+pub async fn delete(
+    inb: &Inbound,
+    tenant: TenantId,
+    id: IntegrationId,
+    audit: &Recorder,
+) -> Result<(), DomainError> {
     let current = get(inb.store(), tenant, id).await?;
+    let changes = deleted(&current);
     inb.store()
         .transact(vec![
             TxOp::Delete {
@@ -330,6 +365,7 @@ pub async fn delete(inb: &Inbound, tenant: TenantId, id: IntegrationId) -> Resul
                 key: rejections::counter_key(id),
                 condition: None,
             },
+            audit.op(tenant, Action::IntegrationDeleted, target(id), changes)?,
         ])
         .await?;
     inb.evict(id);

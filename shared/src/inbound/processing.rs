@@ -283,14 +283,34 @@ fn parse_body(event: &InboundEvent, body: &[u8]) -> Option<Value> {
 
 /// Queues the event's processing again as a new run (`POST …/events/{id}/replay`): its
 /// attempts start over and it may publish a new event.
-pub async fn replay(inb: &Inbound, event: &InboundEvent) -> Result<InboundEvent, DomainError> {
-    let replayed = events::modify(inb.store(), event.id, |e| {
-        e.run += 1;
-        e.attempts = 0;
-        e.next_attempt_at = None;
-        e.set_status(InboundStatus::Received, Utc::now(), None);
-        Ok(())
-    })
+pub async fn replay(
+    inb: &Inbound,
+    event: &InboundEvent,
+    audit: &crate::audit::Recorder,
+) -> Result<InboundEvent, DomainError> {
+    use crate::audit::snapshot::set;
+    use crate::audit::{Action, Target, TargetType};
+    let replayed = events::modify_with(
+        inb.store(),
+        event.id,
+        |e| {
+            e.run += 1;
+            e.attempts = 0;
+            e.next_attempt_at = None;
+            e.set_status(InboundStatus::Received, Utc::now(), None);
+            Ok(())
+        },
+        |e| {
+            let changes = vec![set("integration_id", e.integration_id), set("run", e.run)];
+            let target = Target::new(TargetType::InboundEvent, e.id);
+            audit.op(
+                e.tenant_id,
+                Action::IntegrationEventReplayed,
+                target,
+                changes,
+            )
+        },
+    )
     .await?;
     let job = Job::Inbound(InboundJob {
         tenant: replayed.tenant_id,

@@ -138,6 +138,11 @@ define_id!(
     AttemptId,
     "atm"
 );
+define_id!(
+    /// One audit log entry.
+    AuditId,
+    "aud"
+);
 
 #[cfg(test)]
 mod tests {

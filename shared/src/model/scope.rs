@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
-/// Scopes of capabilities that do not exist yet (connections, audit, usage) are added with the
-/// work that uses them.
+/// Scopes of capabilities that do not exist yet (connections, usage) are added with the work
+/// that uses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -24,11 +24,13 @@ pub enum Scope {
     IntegrationsRead,
     #[serde(rename = "integrations:write")]
     IntegrationsWrite,
+    #[serde(rename = "audit:read")]
+    AuditRead,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Admin,
         Scope::ApiKeysWrite,
         Scope::WebhooksRead,
@@ -37,6 +39,7 @@ impl Scope {
         Scope::EventsRead,
         Scope::IntegrationsRead,
         Scope::IntegrationsWrite,
+        Scope::AuditRead,
     ];
 
     /// The scope's name on the wire (`webhooks:write`).
@@ -50,6 +53,7 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
+            Scope::AuditRead => "audit:read",
         }
     }
 

@@ -3,6 +3,8 @@
 //! way in ([`super::headers`]).
 
 use super::{Outbound, headers};
+use crate::audit::snapshot::{changed, created, deleted};
+use crate::audit::{Action, FieldChange, Recorder, Target, TargetType, toggle_or};
 use crate::crypto::envelope;
 use crate::error::DomainError;
 use crate::model::endpoint::{
@@ -113,13 +115,19 @@ async fn new_secret(
     ))
 }
 
+/// The audit target of an endpoint.
+pub fn target(id: EndpointId) -> Target {
+    Target::new(TargetType::Webhook, id)
+}
+
 /// Creates an endpoint; returns it and its `whsec_` secret (to show once).
 pub async fn create(
     ob: &Outbound,
     tenant: TenantId,
     settings: EndpointSettings,
+    audit: &Recorder,
 ) -> Result<(Endpoint, SecretString), DomainError> {
-    create_with_id(ob, tenant, EndpointId::generate(), settings).await
+    create_with_id(ob, tenant, EndpointId::generate(), settings, audit).await
 }
 
 /// Creates an endpoint with a given id (demo data); fails with a conflict if it exists, or if the
@@ -129,6 +137,7 @@ pub async fn create_with_id(
     tenant: TenantId,
     id: EndpointId,
     settings: EndpointSettings,
+    audit: &Recorder,
 ) -> Result<(Endpoint, SecretString), DomainError> {
     let max = ob.max_endpoints();
     // Checked before any key-provider call; checked again, atomically, when writing.
@@ -171,6 +180,12 @@ pub async fn create_with_id(
                 condition: Some(Condition::Absent),
             },
             count_write(tenant, &count, count.0.live + 1)?,
+            audit.op(
+                tenant,
+                Action::WebhookCreated,
+                target(id),
+                created(&endpoint),
+            )?,
         ];
         Ok(versioned::commit(store, ops).await?.then_some(()))
     })
@@ -224,12 +239,46 @@ pub async fn all(store: &dyn Store, tenant: TenantId) -> Result<Vec<Endpoint>, D
     }
 }
 
-/// Changes a live endpoint with `change`.
+/// Changes a live endpoint with `change`, unaudited: the delivery engine's bookkeeping of an
+/// endpoint's health (`failing_since`), which is no one's change of its settings. Every other
+/// change goes through [`modify_audited`].
 pub async fn modify(
     ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
     change: impl Fn(&mut Endpoint) -> Result<(), DomainError>,
+) -> Result<Endpoint, DomainError> {
+    modify_with(ob, tenant, id, change, |_, _| Ok(Vec::new())).await
+}
+
+/// Changes a live endpoint with `change`, with the audit entry of `action(changes)` in the
+/// same transaction.
+pub async fn modify_audited(
+    ob: &Outbound,
+    tenant: TenantId,
+    id: EndpointId,
+    change: impl Fn(&mut Endpoint) -> Result<(), DomainError>,
+    audit: &Recorder,
+    action: impl Fn(&[FieldChange]) -> Action,
+) -> Result<Endpoint, DomainError> {
+    modify_with(ob, tenant, id, change, |before, after| {
+        let changes = changed(before, after);
+        Ok(vec![audit.op(
+            tenant,
+            action(&changes),
+            target(id),
+            changes,
+        )?])
+    })
+    .await
+}
+
+async fn modify_with(
+    ob: &Outbound,
+    tenant: TenantId,
+    id: EndpointId,
+    change: impl Fn(&mut Endpoint) -> Result<(), DomainError>,
+    companions: impl Fn(&Endpoint, &Endpoint) -> Result<Vec<TxOp>, crate::store::StoreError>,
 ) -> Result<Endpoint, DomainError> {
     let updated = versioned::modify(
         ob.store(),
@@ -241,7 +290,7 @@ pub async fn modify(
             }
             change(e)
         },
-        |_| Ok(Vec::new()),
+        companions,
     )
     .await?;
     ob.evict(tenant);
@@ -254,6 +303,7 @@ pub async fn delete(
     ob: &Outbound,
     tenant: TenantId,
     id: EndpointId,
+    audit: &Recorder,
 ) -> Result<Endpoint, DomainError> {
     let store = ob.store();
     let key = record_key(tenant, id);
@@ -269,6 +319,7 @@ pub async fn delete(
         }
         let expected = endpoint.version;
         let now = Utc::now();
+        let changes = deleted(&endpoint);
         endpoint.deleted_at = Some(now);
         endpoint.enabled = false;
         endpoint.bump(expected + 1, now);
@@ -280,6 +331,7 @@ pub async fn delete(
         // create or delete makes one of the two transactions retry.
         let count = live_count(store, tenant).await?;
         ops.push(count_write(tenant, &count, count.0.live.saturating_sub(1))?);
+        ops.push(audit.op(tenant, Action::WebhookDeleted, target(id), changes)?);
         Ok(versioned::commit(store, ops).await?.then_some(endpoint))
     })
     .await?;
@@ -319,12 +371,13 @@ pub async fn rotate(
     tenant: TenantId,
     id: EndpointId,
     grace: chrono::Duration,
+    audit: &Recorder,
 ) -> Result<(SecretString, DateTime<Utc>), DomainError> {
     let current = get(ob.store(), tenant, id).await?;
     let resealed = reseal_legacy(ob, &current).await?;
     let (secret, text) = new_secret(ob, tenant, id).await?;
     let retire_at = Utc::now() + grace;
-    modify(ob, tenant, id, |e| {
+    let rotate = |e: &mut Endpoint| {
         let now = Utc::now();
         e.secrets.retain(|s| s.expires_at.is_none_or(|t| t > now));
         for old in &mut e.secrets {
@@ -335,6 +388,9 @@ pub async fn rotate(
         e.secrets.truncate(MAX_SIGNING_SECRETS);
         apply_resealed(e, &resealed);
         Ok(())
+    };
+    modify_audited(ob, tenant, id, rotate, audit, |_| {
+        Action::WebhookSecretRotated
     })
     .await?;
     Ok((text, retire_at))
@@ -346,13 +402,23 @@ pub async fn update(
     tenant: TenantId,
     id: EndpointId,
     change: &EndpointChange,
+    audit: &Recorder,
 ) -> Result<Endpoint, DomainError> {
     let current = get(ob.store(), tenant, id).await?;
     let (new_headers, resealed) = match &change.headers {
         Some(values) => (Some(headers::seal(ob, tenant, id, values).await?), None),
         None => (None, reseal_legacy(ob, &current).await?),
     };
-    modify(ob, tenant, id, |e| {
+    let action = |changes: &[FieldChange]| {
+        toggle_or(
+            changes,
+            "enabled",
+            Action::WebhookEnabled,
+            Action::WebhookDisabled,
+            Action::WebhookUpdated,
+        )
+    };
+    let apply = |e: &mut Endpoint| {
         change.apply(e);
         if let Some(sealed) = &new_headers {
             e.sealed_headers.clone_from(sealed);
@@ -360,8 +426,8 @@ pub async fn update(
         }
         apply_resealed(e, &resealed);
         Ok(())
-    })
-    .await
+    };
+    modify_audited(ob, tenant, id, apply, audit, action).await
 }
 
 /// Whether a test send may go to `endpoint`. A disabled endpoint gets nothing unless the caller

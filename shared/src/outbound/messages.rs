@@ -207,6 +207,40 @@ pub async fn reset_deliveries(
     Ok(())
 }
 
+/// [`reset_deliveries`] with `first` (the audit entry of the resend) in the transaction of the
+/// first resets, so that no reset happens without it. Resets go in transactions of at most
+/// [`RESETS_PER_TRANSACTION`] items: a message may have more destinations than one transaction
+/// holds.
+pub async fn reset_deliveries_with(
+    store: &dyn Store,
+    message: MessageId,
+    targets: &[EndpointId],
+    ttl: i64,
+    first: TxOp,
+) -> Result<(), DomainError> {
+    let now = chrono::Utc::now();
+    let mut ops = vec![first];
+    for &endpoint in targets {
+        let delivery = Delivery::unattempted(endpoint, DeliveryStatus::Pending, None, now);
+        let mut item = to_item(&delivery_key(message, endpoint), &delivery)?;
+        item.insert("ttl".into(), json!(ttl));
+        ops.push(TxOp::Put {
+            item,
+            condition: None,
+        });
+        if ops.len() == RESETS_PER_TRANSACTION {
+            store.transact(std::mem::take(&mut ops)).await?;
+        }
+    }
+    if !ops.is_empty() {
+        store.transact(ops).await?;
+    }
+    Ok(())
+}
+
+/// The most items of one reset transaction (the store port's limit).
+const RESETS_PER_TRANSACTION: usize = 25;
+
 /// Which events a listing returns.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {

@@ -3,6 +3,8 @@
 
 use super::Outbound;
 use super::messages::{self, IdempotencyRecord, idempotency_key, message_item, message_key};
+use crate::audit::snapshot::set;
+use crate::audit::{Action, Recorder, Target, TargetType};
 use crate::error::DomainError;
 use crate::jobs;
 use crate::model::message::{Message, NewEvent, Published};
@@ -158,12 +160,14 @@ async fn replay(
     })
 }
 
-/// Queues the message again for one or all of its destinations, resetting their state.
+/// Queues the message again for one or all of its destinations, resetting their state; audited
+/// (`event.resent`, outcome `accepted`) in the transaction of the first resets.
 pub async fn resend(
     ob: &Outbound,
     tenant: TenantId,
     id: MessageId,
     only: Option<EndpointId>,
+    audit: &Recorder,
 ) -> Result<usize, DomainError> {
     let message = messages::get_message(ob.store(), tenant, id)
         .await?
@@ -178,7 +182,10 @@ pub async fn resend(
         }
         None => message.destinations.clone(),
     };
-    messages::reset_deliveries(ob.store(), id, &targets, ob.expiry()).await?;
+    let changes = vec![set("endpoint_ids", &targets)];
+    let target = Target::new(TargetType::Event, id);
+    let entry = audit.op(tenant, Action::EventResent, target, changes)?;
+    messages::reset_deliveries_with(ob.store(), id, &targets, ob.expiry(), entry).await?;
     ob.enqueue(jobs::deliveries(tenant, id, &targets)?).await?;
     Ok(targets.len())
 }

@@ -3,6 +3,8 @@
 //! delivery, so a large recovery never runs inside an HTTP request.
 
 use super::{Outbound, endpoints, messages};
+use crate::audit::snapshot::set;
+use crate::audit::{Action, Recorder};
 use crate::error::DomainError;
 use crate::jobs::{self, Job, RecoverJob};
 use crate::model::message::{AttemptStatus, DeliveryStatus};
@@ -15,16 +17,29 @@ use std::time::Duration;
 pub const RECOVER_LIMIT: usize = 10_000;
 
 /// Queues a recovery of `endpoint`'s failed deliveries since `since` (not in the future).
+/// Audited (`webhook.recovered`, outcome `accepted`) before the job is queued.
 pub async fn request(
     ob: &Outbound,
     tenant: TenantId,
     endpoint: EndpointId,
     since: DateTime<Utc>,
+    audit: &Recorder,
 ) -> Result<(), DomainError> {
     if since > Utc::now() {
         return Err(DomainError::invalid("since", "must not be in the future"));
     }
     endpoints::get(ob.store(), tenant, endpoint).await?;
+    let target = endpoints::target(endpoint);
+    let changes = vec![set("since", since)];
+    audit
+        .append(
+            ob.store(),
+            tenant,
+            Action::WebhookRecovered,
+            target,
+            changes,
+        )
+        .await?;
     let job = Job::Recover(RecoverJob {
         tenant,
         endpoint,

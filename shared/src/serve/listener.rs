@@ -10,11 +10,13 @@ use super::guard::{Activity, Guarded};
 use super::limits::ServeLimits;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,9 +40,9 @@ pub async fn run(
             },
             () = stopped(&mut stop) => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(e).await;
                     continue;
@@ -50,6 +52,7 @@ pub async fn run(
         };
         tokio::spawn(connection(
             stream,
+            peer,
             router.clone(),
             limits,
             permit,
@@ -84,6 +87,7 @@ async fn accept_failed(e: std::io::Error) {
 /// Serves one connection; the permit is released when it closes.
 async fn connection(
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     limits: ServeLimits,
     _permit: OwnedSemaphorePermit,
@@ -91,7 +95,11 @@ async fn connection(
 ) {
     let activity = Arc::new(Activity::default());
     let io = TokioIo::new(Guarded::new(stream, limits, Arc::clone(&activity)));
-    let service = Tracked { router, activity };
+    let service = Tracked {
+        router,
+        activity,
+        peer,
+    };
     let conn = hyper::server::conn::http1::Builder::new()
         // The header deadline is kept by `Guarded`, which tells idle from slow.
         .header_read_timeout(None)
@@ -112,9 +120,11 @@ async fn connection(
 
 /// The router, telling the connection's [`Activity`] when a request starts and when its
 /// response is done (its body dropped by hyper, or the handler dropped with the connection).
+/// Each request carries the client's address (`ConnectInfo`), which audit entries record.
 struct Tracked {
     router: Router,
     activity: Arc<Activity>,
+    peer: SocketAddr,
 }
 
 type Answer = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
@@ -127,8 +137,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Tracked {
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         let in_flight = self.activity.begin();
         let router = self.router.clone();
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(ConnectInfo(self.peer));
         Box::pin(async move {
-            let response = router.oneshot(request.map(Body::new)).await?;
+            let response = router.oneshot(request).await?;
             Ok(response.map(|body| {
                 Body::new(body.map_frame(move |frame| {
                     let _request_lasts_until_this_body_is_dropped = &in_flight;

@@ -51,8 +51,9 @@ pub async fn commit(store: &dyn Store, ops: Vec<TxOp>) -> Result<bool, StoreErro
     }
 }
 
-/// Reads the record at `key`, applies `change`, and writes it back with `companions(record)`
-/// in the same transaction, conditional on the version it read. `what` names the record in a
+/// Reads the record at `key`, applies `change`, and writes it back with
+/// `companions(before, after)` (an audit entry of the change) in the same transaction,
+/// conditional on the version it read. `what` names the record in a
 /// not-found error. Returns the record as written.
 pub async fn modify<T, E, F, C>(
     store: &dyn Store,
@@ -62,22 +63,23 @@ pub async fn modify<T, E, F, C>(
     companions: C,
 ) -> Result<T, E>
 where
-    T: Versioned + Serialize + DeserializeOwned,
+    T: Versioned + Serialize + DeserializeOwned + Clone,
     E: VersionedError,
     F: Fn(&mut T) -> Result<(), E>,
-    C: Fn(&T) -> Result<Vec<TxOp>, StoreError>,
+    C: Fn(&T, &T) -> Result<Vec<TxOp>, StoreError>,
 {
     retrying(what, || async {
         let item = store.get(key).await?.ok_or_else(|| E::not_found(what))?;
-        let mut record: T = from_item(item)?;
-        let expected = record.version();
+        let before: T = from_item(item)?;
+        let expected = before.version();
+        let mut record = before.clone();
         change(&mut record)?;
         record.bump(expected + 1, chrono::Utc::now());
         let mut ops = vec![TxOp::Put {
             item: to_item(key, &record)?,
             condition: Some(Condition::VersionEquals(expected)),
         }];
-        ops.extend(companions(&record)?);
+        ops.extend(companions(&before, &record)?);
         Ok(commit(store, ops).await?.then_some(record))
     })
     .await

@@ -1,6 +1,8 @@
 //! The API key repository and lifecycle: create, list, view, update, revoke, roll, delete.
 
 use super::{last_admin, tenant_pk};
+use crate::audit::snapshot::{changed, created, deleted};
+use crate::audit::{Action, FieldChange, Recorder, Target, TargetType, toggle_or};
 use crate::error::DomainError;
 use crate::model::api_key::{ApiKey, ApiKeyAuth, ApiKeyChange, NewApiKey, check_grant};
 use crate::model::{KeyId, Scope, TenantId};
@@ -90,6 +92,11 @@ fn replace_ops(key: &ApiKey, expected_version: u64) -> Result<Vec<TxOp>, StoreEr
     ])
 }
 
+/// The audit target of a key.
+pub fn target(id: KeyId) -> Target {
+    Target::new(TargetType::ApiKey, id)
+}
+
 /// Creates a key for a caller holding `grantor`; returns the record and the secret (to show
 /// once). 403 when the key would hold a scope `grantor` lacks.
 pub async fn create(
@@ -97,11 +104,14 @@ pub async fn create(
     tenant: TenantId,
     grantor: &[Scope],
     new: NewApiKey,
+    audit: &Recorder,
 ) -> Result<(ApiKey, SecretString), DomainError> {
     check_grant(grantor, &new.scopes, "grant")?;
     let secret = key_format::generate();
     let key = new_record(tenant, new, &secret);
-    store.transact(insert_ops(&key)?).await?;
+    let mut ops = insert_ops(&key)?;
+    ops.push(audit.op(tenant, Action::ApiKeyCreated, target(key.id), created(&key))?);
+    store.transact(ops).await?;
     Ok((key, secret))
 }
 
@@ -129,13 +139,16 @@ pub async fn list(
 }
 
 /// Reads, changes with `change` (given the time of the read), and writes back a key and its
-/// auth projection, retrying when a concurrent change won. A change that takes the tenant's
-/// last active `admin` key out of service is refused (409, see [`last_admin`]).
+/// auth projection with the audit entry of `action(changes)`, retrying when a concurrent change
+/// won. A change that takes the tenant's last active `admin` key out of service is refused
+/// (409, see [`last_admin`]).
 pub async fn modify(
     store: &dyn Store,
     tenant: TenantId,
     id: KeyId,
     change: impl Fn(&mut ApiKey, DateTime<Utc>) -> Result<(), DomainError>,
+    audit: &Recorder,
+    action: impl Fn(&[FieldChange]) -> Action,
 ) -> Result<ApiKey, DomainError> {
     versioned::retrying("API key", || async {
         let before = get(store, tenant, id).await?;
@@ -144,6 +157,8 @@ pub async fn modify(
         change(&mut key, now)?;
         key.bump(before.version + 1, now);
         let mut ops = replace_ops(&key, before.version)?;
+        let changes = changed(&before, &key);
+        ops.push(audit.op(tenant, action(&changes), target(id), changes)?);
         if before.is_active_admin(now) && !key.is_active_admin(now) {
             ops.push(last_admin::keep_another(store, tenant, id, now).await?);
         }
@@ -161,26 +176,61 @@ pub async fn update(
     id: KeyId,
     grantor: &[Scope],
     change: &ApiKeyChange,
+    audit: &Recorder,
 ) -> Result<ApiKey, DomainError> {
     if let Some(scopes) = &change.scopes {
         check_grant(grantor, scopes, "grant")?;
     }
-    modify(store, tenant, id, |key, now| change.apply(key, now)).await
+    let action = |changes: &[FieldChange]| {
+        toggle_or(
+            changes,
+            "enabled",
+            Action::ApiKeyEnabled,
+            Action::ApiKeyDisabled,
+            Action::ApiKeyUpdated,
+        )
+    };
+    modify(
+        store,
+        tenant,
+        id,
+        |key, now| change.apply(key, now),
+        audit,
+        action,
+    )
+    .await
 }
 
 /// Revokes a key now. Revoking a revoked key changes nothing. 409 for the last active `admin`
 /// key.
-pub async fn revoke(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
-    modify(store, tenant, id, |key, now| {
-        key.revoked_at.get_or_insert(now);
-        Ok(())
-    })
+pub async fn revoke(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: KeyId,
+    audit: &Recorder,
+) -> Result<ApiKey, DomainError> {
+    modify(
+        store,
+        tenant,
+        id,
+        |key, now| {
+            key.revoked_at.get_or_insert(now);
+            Ok(())
+        },
+        audit,
+        |_| Action::ApiKeyRevoked,
+    )
     .await
 }
 
 /// Deletes a key and its auth projection; returns what was deleted. 409 for the last active
 /// `admin` key.
-pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<ApiKey, DomainError> {
+pub async fn delete(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: KeyId,
+    audit: &Recorder,
+) -> Result<ApiKey, DomainError> {
     versioned::retrying("API key", || async {
         let key = get(store, tenant, id).await?;
         let now = Utc::now();
@@ -193,6 +243,7 @@ pub async fn delete(store: &dyn Store, tenant: TenantId, id: KeyId) -> Result<Ap
                 key: auth_key(&key.hash),
                 condition: None,
             },
+            audit.op(tenant, Action::ApiKeyDeleted, target(id), deleted(&key))?,
         ];
         if key.is_active_admin(now) {
             ops.push(last_admin::keep_another(store, tenant, id, now).await?);
@@ -212,9 +263,11 @@ pub async fn roll(
     id: KeyId,
     grantor: &[Scope],
     grace: chrono::Duration,
+    audit: &Recorder,
 ) -> Result<(ApiKey, SecretString, ApiKey), DomainError> {
     versioned::retrying("API key", || async {
-        let mut old = get(store, tenant, id).await?;
+        let before = get(store, tenant, id).await?;
+        let mut old = before.clone();
         let now = Utc::now();
         check_grant(grantor, &old.scopes, "roll a key with")?;
         if old.replaced_by.is_some() {
@@ -250,6 +303,8 @@ pub async fn roll(
         old.bump(expected + 1, now);
         let mut ops = insert_ops(&fresh)?;
         ops.extend(replace_ops(&old, expected)?);
+        let changes = changed(&before, &old);
+        ops.push(audit.op(tenant, Action::ApiKeyRolled, target(id), changes)?);
         Ok(versioned::commit(store, ops)
             .await?
             .then_some((fresh, secret, old)))

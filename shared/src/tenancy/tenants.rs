@@ -2,6 +2,8 @@
 //! key for a tenant that locked itself out.
 
 use super::api_keys;
+use crate::audit::snapshot::{created, set};
+use crate::audit::{Action, Recorder, Target, TargetType};
 use crate::error::DomainError;
 use crate::model::api_key::{ApiKey, NewApiKey};
 use crate::model::tenant::Tenant;
@@ -20,6 +22,7 @@ fn record_key(id: TenantId) -> ItemKey {
 pub async fn create(
     store: &dyn Store,
     name: String,
+    audit: &Recorder,
 ) -> Result<(Tenant, ApiKey, SecretString), DomainError> {
     let tenant = Tenant {
         id: TenantId::generate(),
@@ -36,17 +39,27 @@ pub async fn create(
         },
         &secret,
     );
-    insert(store, &tenant, &key).await?;
+    insert(store, &tenant, &key, audit).await?;
     Ok((tenant, key, secret))
 }
 
-/// Writes a tenant and a key record built by the caller.
-pub async fn insert(store: &dyn Store, tenant: &Tenant, key: &ApiKey) -> Result<(), DomainError> {
+/// Writes a tenant and a key record built by the caller, with the audit entry of the tenant's
+/// creation (naming its first key).
+pub async fn insert(
+    store: &dyn Store,
+    tenant: &Tenant,
+    key: &ApiKey,
+    audit: &Recorder,
+) -> Result<(), DomainError> {
     let mut ops = vec![TxOp::Put {
         item: to_item(&record_key(tenant.id), tenant)?,
         condition: Some(Condition::Absent),
     }];
     ops.extend(api_keys::insert_ops(key)?);
+    let mut changes = created(tenant);
+    changes.push(set("api_key_id", key.id));
+    let target = Target::new(TargetType::Tenant, tenant.id);
+    ops.push(audit.op(tenant.id, Action::TenantCreated, target, changes)?);
     store.transact(ops).await?;
     Ok(())
 }
@@ -58,13 +71,12 @@ pub const RECOVERY_KEY_NAME: &str = "recovery (issued by the operator)";
 /// lost), issued with the deployment's root key. 404 for an unknown tenant. The tenant's other
 /// keys are left as they are: it reviews them with the new key.
 ///
-/// Audit: this is the one place a recovery key is made, so the audit record of the issue (who:
-/// the root key; what: `api_key.recovery_issued`, the tenant and the new key's id, never the
-/// secret) is to be written here, as one more operation in the transaction that inserts the
-/// key, so that no recovery key exists without its record.
+/// Audited as `api_key.recovery_issued` (the root key, the tenant, the new key; never the
+/// secret) in the transaction that inserts the key, so no recovery key exists without its entry.
 pub async fn recovery_key(
     store: &dyn Store,
     id: TenantId,
+    audit: &Recorder,
 ) -> Result<(ApiKey, SecretString), DomainError> {
     get(store, id).await?;
     let secret = crate::tenancy::key_format::generate();
@@ -77,7 +89,10 @@ pub async fn recovery_key(
         },
         &secret,
     );
-    store.transact(api_keys::insert_ops(&key)?).await?;
+    let mut ops = api_keys::insert_ops(&key)?;
+    let target = api_keys::target(key.id);
+    ops.push(audit.op(id, Action::ApiKeyRecoveryIssued, target, created(&key))?);
+    store.transact(ops).await?;
     Ok((key, secret))
 }
 

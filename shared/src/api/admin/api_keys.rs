@@ -50,10 +50,11 @@ pub async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<ApiKeyCreate>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
-    let caller = caller.require(Scope::ApiKeysWrite)?;
-    let tenant = caller.tenant_id;
+    let (key_caller, audit) = (caller.require(Scope::ApiKeysWrite)?, &caller.audit);
+    let tenant = key_caller.tenant_id;
     let new = body.parse()?;
-    let (key, secret) = api_keys::create(app.store.as_ref(), tenant, &caller.scopes, new).await?;
+    let (key, secret) =
+        api_keys::create(app.store.as_ref(), tenant, &key_caller.scopes, new, audit).await?;
     tracing::info!(tenant_id = %tenant, key_id = %key.id, "API key created");
     Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&key, &secret))))
 }
@@ -87,11 +88,19 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ApiKeyUpdate>,
 ) -> Result<Json<ApiKeyView>, Problem> {
-    let caller = caller.require(Scope::ApiKeysWrite)?;
-    let tenant = caller.tenant_id;
+    let (key_caller, audit) = (caller.require(Scope::ApiKeysWrite)?, &caller.audit);
+    let tenant = key_caller.tenant_id;
     let id: KeyId = path_id("id", &id)?;
     let change = body.parse()?;
-    let key = api_keys::update(app.store.as_ref(), tenant, id, &caller.scopes, &change).await?;
+    let key = api_keys::update(
+        app.store.as_ref(),
+        tenant,
+        id,
+        &key_caller.scopes,
+        &change,
+        audit,
+    )
+    .await?;
     app.auth.evict(&key.hash);
     Ok(Json(ApiKeyView::from(&key)))
 }
@@ -109,7 +118,7 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
     let id: KeyId = path_id("id", &id)?;
-    let key = api_keys::delete(app.store.as_ref(), tenant, id).await?;
+    let key = api_keys::delete(app.store.as_ref(), tenant, id, &caller.audit).await?;
     app.auth.evict(&key.hash);
     tracing::info!(tenant_id = %tenant, key_id = %id, "API key deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -128,7 +137,7 @@ pub async fn revoke(
 ) -> Result<Json<ApiKeyView>, Problem> {
     let tenant = caller.require(Scope::ApiKeysWrite)?.tenant_id;
     let id: KeyId = path_id("id", &id)?;
-    let key = api_keys::revoke(app.store.as_ref(), tenant, id).await?;
+    let key = api_keys::revoke(app.store.as_ref(), tenant, id, &caller.audit).await?;
     app.auth.evict(&key.hash);
     tracing::info!(tenant_id = %tenant, key_id = %id, "API key revoked");
     Ok(Json(ApiKeyView::from(&key)))
@@ -147,12 +156,13 @@ pub async fn roll(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ApiKeyRoll>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
-    let caller = caller.require(Scope::ApiKeysWrite)?;
-    let tenant = caller.tenant_id;
+    let (key_caller, audit) = (caller.require(Scope::ApiKeysWrite)?, &caller.audit);
+    let tenant = key_caller.tenant_id;
     let id: KeyId = path_id("id", &id)?;
     let grace = roll_grace(body.grace_seconds)?;
+    let scopes = &key_caller.scopes;
     let (new, secret, old) =
-        api_keys::roll(app.store.as_ref(), tenant, id, &caller.scopes, grace).await?;
+        api_keys::roll(app.store.as_ref(), tenant, id, scopes, grace, audit).await?;
     app.auth.evict(&old.hash);
     tracing::info!(tenant_id = %tenant, old_key_id = %id, key_id = %new.id, "API key rolled");
     Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&new, &secret))))

@@ -124,6 +124,7 @@ pub async fn resend(
 ) -> Result<(StatusCode, Json<Requeued>), Problem> {
     let tenant = caller.require(Scope::EventsPublish)?.tenant_id;
     let id: MessageId = path_id("id", &id)?;
-    let queued = publish::resend(&app.outbound, tenant, id, body.endpoint_id).await?;
+    let queued =
+        publish::resend(&app.outbound, tenant, id, body.endpoint_id, &caller.audit).await?;
     Ok((StatusCode::ACCEPTED, Json(Requeued { queued })))
 }

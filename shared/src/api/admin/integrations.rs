@@ -65,7 +65,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<IntegrationView>), Problem> {
     let tenant = caller.require(Scope::IntegrationsWrite)?.tenant_id;
     let settings = body.parse()?;
-    let integration = integrations::create(&app.inbound, tenant, settings).await?;
+    let integration = integrations::create(&app.inbound, tenant, settings, &caller.audit).await?;
     tracing::info!(%tenant, integration_id = %integration.id, provider = %integration.provider,
         "integration created");
     Ok((StatusCode::CREATED, Json(view(&app, &integration, Some(0)))))
@@ -105,7 +105,8 @@ pub async fn update(
     let tenant = caller.require(Scope::IntegrationsWrite)?.tenant_id;
     let id: IntegrationId = path_id("id", &id)?;
     let change = body.parse()?;
-    let integration = integrations::update(&app.inbound, tenant, id, &change).await?;
+    let integration =
+        integrations::update(&app.inbound, tenant, id, &change, &caller.audit).await?;
     let rejected = integrations::rejected_count(app.store.as_ref(), id).await?;
     Ok(Json(view(&app, &integration, Some(rejected))))
 }
@@ -123,7 +124,7 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     let tenant = caller.require(Scope::IntegrationsWrite)?.tenant_id;
     let id: IntegrationId = path_id("id", &id)?;
-    integrations::delete(&app.inbound, tenant, id).await?;
+    integrations::delete(&app.inbound, tenant, id, &caller.audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -212,6 +213,6 @@ pub async fn replay(
     let (event, _) = events::load(app.store.as_ref(), tenant, id, event_id)
         .await?
         .ok_or(DomainError::NotFound("inbound event"))?;
-    processing::replay(&app.inbound, &event).await?;
+    processing::replay(&app.inbound, &event, &caller.audit).await?;
     Ok((StatusCode::ACCEPTED, Json(Requeued { queued: 1 })))
 }

@@ -1,6 +1,8 @@
-//! The management API (the admin Lambda): tenants, API keys, health and the OpenAPI document.
+//! The management API (the admin Lambda): tenants, API keys, webhooks, events, integrations, the
+//! audit log, health and the OpenAPI document.
 
 pub mod api_keys;
+pub mod audit;
 pub mod events;
 pub mod health;
 pub mod integrations;

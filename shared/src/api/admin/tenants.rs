@@ -22,10 +22,11 @@ const LIST: &str = "tenants";
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
-    _root: RootCaller,
+    root: RootCaller,
     JsonBody(body): JsonBody<TenantCreate>,
 ) -> Result<(StatusCode, Json<TenantCreated>), Problem> {
-    let (tenant, key, secret) = tenants::create(app.store.as_ref(), body.parse()?).await?;
+    let (tenant, key, secret) =
+        tenants::create(app.store.as_ref(), body.parse()?, &root.audit).await?;
     tracing::info!(tenant_id = %tenant.id, "tenant created");
     Ok((
         StatusCode::CREATED,
@@ -63,11 +64,11 @@ pub async fn list(
               (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn recovery_key(
     State(app): State<AppState>,
-    _root: RootCaller,
+    root: RootCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
     let id: TenantId = path_id("id", &id)?;
-    let (key, secret) = tenants::recovery_key(app.store.as_ref(), id).await?;
+    let (key, secret) = tenants::recovery_key(app.store.as_ref(), id, &root.audit).await?;
     tracing::warn!(tenant_id = %id, key_id = %key.id, "recovery admin key issued with the root key");
     Ok((StatusCode::CREATED, Json(ApiKeyCreated::new(&key, &secret))))
 }

@@ -54,7 +54,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<EndpointCreated>), Problem> {
     let tenant = caller.require(Scope::WebhooksWrite)?.tenant_id;
     let settings = body.parse(app.delivery.policy())?;
-    let (endpoint, secret) = endpoints::create(&app.outbound, tenant, settings).await?;
+    let (endpoint, secret) =
+        endpoints::create(&app.outbound, tenant, settings, &caller.audit).await?;
     tracing::info!(%tenant, endpoint_id = %endpoint.id, "webhook endpoint created");
     Ok((
         StatusCode::CREATED,
@@ -94,7 +95,7 @@ pub async fn update(
     let tenant = caller.require(Scope::WebhooksWrite)?.tenant_id;
     let id: EndpointId = path_id("id", &id)?;
     let change = body.parse(app.delivery.policy())?;
-    let endpoint = endpoints::update(&app.outbound, tenant, id, &change).await?;
+    let endpoint = endpoints::update(&app.outbound, tenant, id, &change, &caller.audit).await?;
     Ok(Json(EndpointView::from(&endpoint)))
 }
 
@@ -111,7 +112,7 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     let tenant = caller.require(Scope::WebhooksWrite)?.tenant_id;
     let id: EndpointId = path_id("id", &id)?;
-    endpoints::delete(&app.outbound, tenant, id).await?;
+    endpoints::delete(&app.outbound, tenant, id, &caller.audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,7 +133,8 @@ pub async fn rotate(
     let tenant = caller.require(Scope::WebhooksWrite)?.tenant_id;
     let id: EndpointId = path_id("id", &id)?;
     let grace = rotation_grace(body.grace_seconds)?;
-    let (secret, previous_expires_at) = endpoints::rotate(&app.outbound, tenant, id, grace).await?;
+    let (secret, previous_expires_at) =
+        endpoints::rotate(&app.outbound, tenant, id, grace, &caller.audit).await?;
     Ok(Json(SecretRotated {
         secret: secret.expose_secret().to_owned(),
         previous_expires_at,
@@ -157,7 +159,8 @@ pub async fn test(
     let id: EndpointId = path_id("id", &id)?;
     let endpoint = endpoints::get(app.store.as_ref(), tenant, id).await?;
     endpoints::ensure_testable(&endpoint, query.force.unwrap_or(false))?;
-    Ok(Json(app.delivery.send_test(tenant, id).await?.into()))
+    let attempt = app.delivery.send_test(tenant, id, &caller.audit).await?;
+    Ok(Json(attempt.into()))
 }
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}/attempts", tag = "webhooks",
@@ -213,7 +216,7 @@ pub async fn recover(
 ) -> Result<(StatusCode, Json<Requeued>), Problem> {
     let tenant = caller.require(Scope::WebhooksWrite)?.tenant_id;
     let id: EndpointId = path_id("id", &id)?;
-    recover::request(&app.outbound, tenant, id, body.since).await?;
+    recover::request(&app.outbound, tenant, id, body.since, &caller.audit).await?;
     // Recovery runs in the background; `queued` counts the recovery job itself.
     Ok((StatusCode::ACCEPTED, Json(Requeued { queued: 1 })))
 }
