@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod architecture;
+mod audit;
 mod cli_verify;
 mod crypto;
 mod delivery_budget;
