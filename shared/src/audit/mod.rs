@@ -15,6 +15,8 @@
 //! secrets only as masks (`***` and the last 4 characters, as the API's views do) or as the ids
 //! of the sealed secrets.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod log;
 pub mod snapshot;
 

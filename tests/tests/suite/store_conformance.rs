@@ -28,6 +28,26 @@ switchboard_tests::conformance_suite! {
     ],
 }
 
+/// The audit log's layout (append-only entries, sharded newest-first lists) on both adapters.
+mod audit_log {
+    use switchboard::audit::conformance::{CASES, run};
+    use switchboard::store::sqlite::SqliteStore;
+    use switchboard_tests::{dynamo_store, sqlite_db};
+
+    switchboard_tests::conformance_suite! {
+        cases: CASES,
+        run: run,
+        adapters: {
+            embedded => {
+                let (db, dir) = sqlite_db();
+                (SqliteStore::new(db), dir)
+            },
+            dynamodb => (dynamo_store().await, ()),
+        },
+        tests: [append_only, newest_first_in_pages, scoped_and_expiring],
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_survives_reopening_its_file() {
     let dir = tempfile::tempdir().expect("tempdir");
