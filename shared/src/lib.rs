@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod delivery;
 #[cfg(feature = "demo")]

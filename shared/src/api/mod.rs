@@ -60,7 +60,7 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 }
 
 fn admin_routes() -> Router<AppState> {
-    use admin::{api_keys, events, health, integrations, tenants, webhooks};
+    use admin::{api_keys, connections, events, health, integrations, tenants, webhooks};
     Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
@@ -107,6 +107,17 @@ fn admin_routes() -> Router<AppState> {
         .route(
             "/v1/integrations/{id}/events/{event_id}/replay",
             post(integrations::replay),
+        )
+        .route("/v1/providers", get(connections::providers))
+        .route(
+            "/v1/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/v1/connections/{id}",
+            get(connections::get)
+                .patch(connections::update)
+                .delete(connections::revoke),
         )
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }

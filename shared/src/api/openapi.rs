@@ -1,8 +1,12 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, events, health, integrations, tenants, webhooks};
+use super::admin::{api_keys, connections, events, health, integrations, tenants, webhooks};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
+use super::dto::connections::{
+    ConnectionCreate, ConnectionStatusSchema, ConnectionUpdate, ConnectionView, FieldFormat,
+    ProviderFieldView, ProviderId, ProviderList, ProviderView,
+};
 use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
 use super::dto::integrations::{
     BodyEncodingView, InboundEventSummary, InboundEventView, IntakeAccepted, IntegrationCreate,
@@ -17,7 +21,7 @@ use super::{intake, pagination, problem, schema};
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{InboundEventId, IntegrationId, KeyId, Scope, TenantId};
+use crate::model::{ConnectionId, InboundEventId, IntegrationId, KeyId, Scope, TenantId};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -34,6 +38,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         events::publish, events::list, events::get, events::resend,
         integrations::list, integrations::create, integrations::get, integrations::update,
         integrations::delete, integrations::events, integrations::event, integrations::replay,
+        connections::providers, connections::list, connections::create, connections::get,
+        connections::update, connections::revoke,
         intake::receive,
     ),
     components(schemas(
@@ -51,6 +57,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         InboundEventId, InboundStatus, InboundEventSummary, InboundEventView, StatusChangeView,
         BodyEncodingView, IntakeAccepted,
         pagination::ListResponse<IntegrationView>, pagination::ListResponse<InboundEventSummary>,
+        ConnectionId, ProviderId, ProviderList, ProviderView, ProviderFieldView, FieldFormat,
+        ConnectionCreate, ConnectionUpdate, ConnectionView, ConnectionStatusSchema,
+        pagination::ListResponse<ConnectionView>,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

@@ -5,7 +5,8 @@ use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{
-    AttemptId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId, Scope, TenantId,
+    AttemptId, ConnectionId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId, Scope,
+    TenantId,
 };
 use serde::Serialize;
 use utoipa::openapi::RefOr;
@@ -67,7 +68,8 @@ id_schema!(
     MessageId,
     AttemptId,
     IntegrationId,
-    InboundEventId
+    InboundEventId,
+    ConnectionId
 );
 
 /// One invalid field of a request (the schema of [`crate::error::FieldError`]).

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
-/// Scopes of capabilities that do not exist yet (connections, audit, usage) are added with the
-/// work that uses them.
+/// Scopes of capabilities that do not exist yet (audit, usage) are added with the work that uses
+/// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -24,11 +24,15 @@ pub enum Scope {
     IntegrationsRead,
     #[serde(rename = "integrations:write")]
     IntegrationsWrite,
+    #[serde(rename = "connections:read")]
+    ConnectionsRead,
+    #[serde(rename = "connections:write")]
+    ConnectionsWrite,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 10] = [
         Scope::Admin,
         Scope::ApiKeysWrite,
         Scope::WebhooksRead,
@@ -37,6 +41,8 @@ impl Scope {
         Scope::EventsRead,
         Scope::IntegrationsRead,
         Scope::IntegrationsWrite,
+        Scope::ConnectionsRead,
+        Scope::ConnectionsWrite,
     ];
 
     /// The scope's name on the wire (`webhooks:write`).
@@ -50,6 +56,8 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
+            Scope::ConnectionsRead => "connections:read",
+            Scope::ConnectionsWrite => "connections:write",
         }
     }
 
@@ -60,7 +68,9 @@ impl Scope {
             || self == Admin
             || matches!(
                 (self, required),
-                (WebhooksWrite, WebhooksRead) | (IntegrationsWrite, IntegrationsRead)
+                (WebhooksWrite, WebhooksRead)
+                    | (IntegrationsWrite, IntegrationsRead)
+                    | (ConnectionsWrite, ConnectionsRead)
             )
     }
 
@@ -100,6 +110,8 @@ mod tests {
         assert!(Scope::IntegrationsWrite.grants(Scope::IntegrationsRead));
         assert!(!Scope::IntegrationsRead.grants(Scope::IntegrationsWrite));
         assert!(!Scope::WebhooksWrite.grants(Scope::IntegrationsRead));
+        assert!(Scope::ConnectionsWrite.grants(Scope::ConnectionsRead));
+        assert!(!Scope::ConnectionsRead.grants(Scope::ConnectionsWrite));
     }
 
     #[test]

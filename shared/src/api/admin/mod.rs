@@ -1,6 +1,7 @@
 //! The management API (the admin Lambda): tenants, API keys, health and the OpenAPI document.
 
 pub mod api_keys;
+pub mod connections;
 pub mod events;
 pub mod health;
 pub mod integrations;

@@ -3,6 +3,7 @@
 //! takes, so handlers never check fields by hand.
 
 pub mod api_keys;
+pub mod connections;
 pub mod events;
 pub mod integrations;
 pub mod tenants;
