@@ -62,7 +62,9 @@ pub struct Connection {
 pub fn metadata_matches(value: Option<&Value>, wanted: &str) -> bool {
     match value {
         Some(Value::String(s)) => s == wanted,
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string() == wanted,
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+            serde_json::from_str::<Value>(wanted).is_ok_and(|parsed| parsed == *v)
+        }
         _ => false,
     }
 }

@@ -111,7 +111,8 @@ pub fn parse_metadata(metadata: Map<String, Value>) -> Result<Map<String, Value>
     Ok(metadata)
 }
 
-/// `POST /v1/connections`. (No `Debug`: `credentials` holds secrets.)
+/// `POST /v1/connections`.
+// No `Debug`: `credentials` holds secrets.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -138,7 +139,7 @@ pub struct ConnectionCreate {
     pub credentials: Value,
     #[serde(default)]
     #[schema(schema_with = create_metadata_schema)]
-    pub metadata: Option<Map<String, Value>>,
+    pub metadata: Map<String, Value>,
 }
 
 impl ConnectionCreate {
@@ -147,7 +148,7 @@ impl ConnectionCreate {
     pub fn parse(self) -> Result<ConnectionSettings, DomainError> {
         let mut errors = Errors::default();
         let name = errors.take(validate_name("name", &self.name));
-        let metadata = errors.take(parse_metadata(self.metadata.unwrap_or_default()));
+        let metadata = errors.take(parse_metadata(self.metadata));
         if providers::find(&self.provider).is_none() {
             errors.take(providers::lookup(&self.provider));
         }
@@ -161,8 +162,8 @@ impl ConnectionCreate {
     }
 }
 
-/// `PATCH /v1/connections/{id}`: every field optional. (No `Debug`: `credentials` holds
-/// secrets.)
+/// `PATCH /v1/connections/{id}`: every field optional.
+// No `Debug`: `credentials` holds secrets.
 #[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionUpdate {
@@ -244,7 +245,7 @@ impl From<&Connection> for ConnectionView {
 }
 
 /// A connection's status.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = ConnectionStatus)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)] // exists for its schema
@@ -271,12 +272,27 @@ pub struct ConnectionsQuery {
     pub provider: Option<String>,
     /// Only connections whose metadata has each of these values (`metadata[env]=sandbox`), at
     /// most 8.
-    #[param(style = DeepObject, explode, value_type = Option<Object>)]
+    #[param(style = DeepObject, explode, schema_with = metadata_filter_schema)]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The most metadata filters one list request may give.
 pub const MAX_METADATA_FILTERS: usize = 8;
+
+fn metadata_filter_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(MAX_METADATA_FILTERS))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(format!(
+                    "^[A-Za-z0-9_.-]{{1,{MAX_METADATA_KEY_LEN}}}$"
+                ))),
+        ))
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .into()
+}
 
 /// A parsed `GET /v1/connections` query.
 #[derive(Debug, Default)]
