@@ -3,7 +3,7 @@
 //! metadata, rotation under a fresh data key), revoke (ciphertext destroyed, record kept), and
 //! [`open`], the one way to the plaintext, for the action worker.
 
-use super::providers::{self, Provider};
+use super::providers::{self, Provider, wipe};
 use super::{FINGERPRINT_LABEL, connection_context};
 use crate::crypto::{CryptoError, Envelope, KeyProvider, envelope};
 use crate::error::{DomainError, Errors, FieldError};
@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// What a connection-list cursor's sort key starts with (connection ids).
 pub const CURSOR_PREFIX: &str = "conn_";
@@ -71,15 +71,6 @@ impl std::fmt::Debug for CredentialsInput {
 impl Drop for CredentialsInput {
     fn drop(&mut self) {
         wipe(&mut self.0);
-    }
-}
-
-fn wipe(value: &mut Value) {
-    match value {
-        Value::String(s) => s.zeroize(),
-        Value::Array(items) => items.iter_mut().for_each(wipe),
-        Value::Object(map) => map.values_mut().for_each(wipe),
-        _ => {}
     }
 }
 

@@ -287,7 +287,8 @@ pub fn lookup(provider: &str) -> Result<&'static Provider, FieldError> {
     })
 }
 
-/// The checked credentials: every field as a string, and which of them are secret.
+/// Credentials that passed [`Provider::check`]: every field as a string, and the URL fields
+/// still to resolve.
 pub struct Checked {
     pub values: Map<String, Value>,
     /// The `PublicHttpsUrl` fields whose hosts still need resolving.
@@ -357,6 +358,7 @@ impl Provider {
         if errors.is_empty() {
             Ok(Checked { values, urls })
         } else {
+            values.values_mut().for_each(wipe);
             Err(errors)
         }
     }
@@ -378,11 +380,24 @@ impl Checked {
                 errors.push(FieldError::new(format!("credentials.{name}"), message));
             }
         }
+        let mut values = self.values;
         if errors.is_empty() {
-            Ok(self.values)
+            Ok(values)
         } else {
+            values.values_mut().for_each(wipe);
             Err(errors)
         }
+    }
+}
+
+/// Overwrites every string in `value` (credentials on their way out of memory).
+pub fn wipe(value: &mut Value) {
+    use zeroize::Zeroize;
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(map) => map.values_mut().for_each(wipe),
+        _ => {}
     }
 }
 
