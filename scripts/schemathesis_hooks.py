@@ -34,6 +34,11 @@ STATE_DEPENDENT = (
     ("headers.", "is set by Switchboard and cannot be overridden"),
     # An integration's config is checked by its provider's verifier (which fields, key shapes).
     ("config", ""),
+    # A connection's credentials are checked against its provider's fields in the registry
+    # (which fields, prefixes, lengths, https URLs that resolve to public addresses).
+    ("credentials", ""),
+    # The size of free JSON metadata, in bytes of its serialised form.
+    ("metadata", "must be at most 4096 bytes of JSON"),
     # Mapping expressions are compiled (RFC 9535 JSONPath grammar, header names).
     ("mapping.", "is not an RFC 9535 JSONPath"),
     ("mapping.", "`header:` must name a valid header"),

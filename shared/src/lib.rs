@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod delivery;
 #[cfg(feature = "demo")]

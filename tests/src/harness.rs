@@ -292,6 +292,11 @@ impl Harness {
         }
     }
 
+    /// Every byte the app's store holds (the SQLite files, or a scan of the DynamoDB table).
+    pub async fn raw_store(&self) -> Vec<u8> {
+        self._guard.raw.dump().await
+    }
+
     /// Another tenant on the same app.
     pub async fn new_tenant(&self, name: &str) -> TenantClient {
         TenantClient::create(self.api.clone(), &self.root, name).await

@@ -112,7 +112,58 @@ pub enum Backend {
 /// An app over real adapters, and what keeps them alive.
 pub struct TestApp {
     pub app: Arc<App>,
+    /// Where the app's records really are, for tests that read the raw bytes.
+    pub raw: RawStore,
     _dir: Option<TempDir>,
+}
+
+/// The storage under an app, read around the app: the SQLite files, or the DynamoDB table.
+pub enum RawStore {
+    /// The data directory holding the database file (and its WAL).
+    Sqlite(std::path::PathBuf),
+    Dynamo {
+        client: aws_sdk_dynamodb::Client,
+        table: String,
+    },
+}
+
+impl RawStore {
+    /// Every byte stored: the files of the data directory concatenated, or every item of a full
+    /// table scan (its `Debug` form, in which strings appear as they are stored).
+    pub async fn dump(&self) -> Vec<u8> {
+        match self {
+            RawStore::Sqlite(dir) => {
+                let mut out = Vec::new();
+                for entry in std::fs::read_dir(dir).expect("read data dir") {
+                    let path = entry.expect("dir entry").path();
+                    if path.is_file() {
+                        out.extend(std::fs::read(&path).expect("read store file"));
+                    }
+                }
+                out
+            }
+            RawStore::Dynamo { client, table } => {
+                let mut out = Vec::new();
+                let mut start = None;
+                loop {
+                    let page = client
+                        .scan()
+                        .table_name(table)
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .expect("scan the moto table");
+                    for item in page.items() {
+                        out.extend(format!("{item:?}\n").into_bytes());
+                    }
+                    match page.last_evaluated_key {
+                        Some(key) if !key.is_empty() => start = Some(key),
+                        _ => return out,
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Builds an app on `backend` with the given root key hash and default delivery settings
@@ -149,19 +200,28 @@ pub async fn app_with(backend: Backend, settings: Settings) -> TestApp {
                     settings,
                 )
                 .expect("app"),
+                raw: RawStore::Sqlite(dir.path().to_owned()),
                 _dir: Some(dir),
             }
         }
-        Backend::Aws => TestApp {
-            app: App::new(
-                Arc::new(dynamo_store().await),
-                Arc::new(sqs_queue().await),
-                Arc::new(kms_provider().await),
-                settings,
-            )
-            .expect("app"),
-            _dir: None,
-        },
+        Backend::Aws => {
+            let store = dynamo_store().await;
+            let raw = RawStore::Dynamo {
+                client: aws_sdk_dynamodb::Client::new(&sdk_config().await),
+                table: store.table().to_owned(),
+            };
+            TestApp {
+                app: App::new(
+                    Arc::new(store),
+                    Arc::new(sqs_queue().await),
+                    Arc::new(kms_provider().await),
+                    settings,
+                )
+                .expect("app"),
+                raw,
+                _dir: None,
+            }
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, audit, events, health, integrations, tenants, webhooks};
+use super::admin::{api_keys, audit, connections, events, health, integrations, tenants, webhooks};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
 use super::dto::audit::{ActorView, AuditEntryView, FieldChangeView, TargetView};
+use super::dto::connections::{
+    ConnectionCreate, ConnectionStatusSchema, ConnectionUpdate, ConnectionView, FieldFormat,
+    ProviderFieldView, ProviderId, ProviderList, ProviderView,
+};
 use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
 use super::dto::integrations::{
     BodyEncodingView, InboundEventSummary, InboundEventView, IntakeAccepted, IntegrationCreate,
@@ -19,7 +23,7 @@ use crate::audit::{Action, ActorType, Outcome, TargetType};
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{AuditId, InboundEventId, IntegrationId, KeyId, Scope, TenantId};
+use crate::model::{AuditId, ConnectionId, InboundEventId, IntegrationId, KeyId, Scope, TenantId};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -36,6 +40,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         events::publish, events::list, events::get, events::resend,
         integrations::list, integrations::create, integrations::get, integrations::update,
         integrations::delete, integrations::events, integrations::event, integrations::replay,
+        connections::providers, connections::list, connections::create, connections::get,
+        connections::update, connections::revoke,
         intake::receive,
         audit::list,
     ),
@@ -56,6 +62,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         pagination::ListResponse<IntegrationView>, pagination::ListResponse<InboundEventSummary>,
         AuditId, Action, ActorType, TargetType, Outcome, ActorView, TargetView, FieldChangeView,
         AuditEntryView, pagination::ListResponse<AuditEntryView>,
+        ConnectionId, ProviderId, ProviderList, ProviderView, ProviderFieldView, FieldFormat,
+        ConnectionCreate, ConnectionUpdate, ConnectionView, ConnectionStatusSchema,
+        pagination::ListResponse<ConnectionView>,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

@@ -6,8 +6,8 @@ use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{
-    AttemptId, AuditId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId, Scope,
-    TenantId,
+    AttemptId, AuditId, ConnectionId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId,
+    Scope, TenantId,
 };
 use serde::Serialize;
 use utoipa::openapi::RefOr;
@@ -74,7 +74,8 @@ id_schema!(
     AttemptId,
     IntegrationId,
     InboundEventId,
-    AuditId
+    AuditId,
+    ConnectionId
 );
 
 /// One invalid field of a request (the schema of [`crate::error::FieldError`]).

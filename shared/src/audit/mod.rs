@@ -89,6 +89,10 @@ actions! {
     IntegrationDisabled => "integration.disabled", Succeeded;
     IntegrationDeleted => "integration.deleted", Succeeded;
     IntegrationEventReplayed => "integration.event_replayed", Accepted;
+    ConnectionCreated => "connection.created", Succeeded;
+    ConnectionUpdated => "connection.updated", Succeeded;
+    ConnectionRotated => "connection.rotated", Succeeded;
+    ConnectionRevoked => "connection.revoked", Succeeded;
 }
 
 impl std::fmt::Display for Action {
@@ -199,16 +203,18 @@ pub enum TargetType {
     Event,
     Integration,
     InboundEvent,
+    Connection,
 }
 
 impl TargetType {
-    pub const ALL: [TargetType; 6] = [
+    pub const ALL: [TargetType; 7] = [
         TargetType::Tenant,
         TargetType::ApiKey,
         TargetType::Webhook,
         TargetType::Event,
         TargetType::Integration,
         TargetType::InboundEvent,
+        TargetType::Connection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -219,6 +225,7 @@ impl TargetType {
             TargetType::Event => "event",
             TargetType::Integration => "integration",
             TargetType::InboundEvent => "inbound_event",
+            TargetType::Connection => "connection",
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use super::FieldChange;
 use crate::model::api_key::ApiKey;
+use crate::model::connection::Connection;
 use crate::model::endpoint::Endpoint;
 use crate::model::integration::Integration;
 use crate::model::tenant::Tenant;
@@ -68,6 +69,23 @@ impl Snapshot for Integration {
             "route": self.route,
             "tolerance_seconds": self.tolerance_seconds,
             "public_url": self.public_url,
+        }))
+    }
+}
+
+/// A connection shows its non-secret credential fields and its fingerprint (which changes when
+/// the credentials rotate), never a secret.
+impl Snapshot for Connection {
+    fn snapshot(&self) -> Map<String, Value> {
+        object(json!({
+            "provider": self.provider,
+            "name": self.name,
+            "credentials": self.public_fields,
+            "metadata": self.metadata,
+            "status": self.status,
+            "fingerprint": self.fingerprint,
+            "rotated_at": self.rotated_at,
+            "revoked_at": self.revoked_at,
         }))
     }
 }

@@ -42,6 +42,36 @@ pub async fn seal(
     plaintext: &[u8],
 ) -> Result<Envelope, CryptoError> {
     let data_key = keys.generate_data_key(ctx).await?;
+    seal_under(&data_key, ctx, plaintext)
+}
+
+/// [`seal`], also giving a 256-bit key derived from the record's data key
+/// (HMAC-SHA256(data key, `label`)): a keyed fingerprint of what was sealed, made with it, says
+/// which secret a record holds without letting anyone who reads the store test guesses offline
+/// (the data key comes only from the key provider). Re-wrapping the data key under another
+/// master key keeps it, so fingerprints survive key rotation.
+pub async fn seal_deriving(
+    keys: &dyn KeyProvider,
+    ctx: &EncryptionContext,
+    plaintext: &[u8],
+    label: &[u8],
+) -> Result<(Envelope, Zeroizing<[u8; 32]>), CryptoError> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let data_key = keys.generate_data_key(ctx).await?;
+    let envelope = seal_under(&data_key, ctx, plaintext)?;
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(data_key.plaintext.as_ref())
+        .map_err(|_| CryptoError::Malformed("data key length".into()))?;
+    mac.update(label);
+    let mut derived = Zeroizing::new([0u8; 32]);
+    derived.copy_from_slice(&mac.finalize().into_bytes());
+    Ok((envelope, derived))
+}
+
+fn seal_under(
+    data_key: &super::DataKey,
+    ctx: &EncryptionContext,
+    plaintext: &[u8],
+) -> Result<Envelope, CryptoError> {
     let cipher = Aes256Gcm::new_from_slice(data_key.plaintext.as_ref())
         .map_err(|_| CryptoError::Malformed("data key length".into()))?;
     let nonce = super::random::bytes::<12>();
@@ -58,7 +88,7 @@ pub async fn seal(
     Ok(Envelope {
         v: VERSION,
         alg: ALGORITHM.into(),
-        key_id: data_key.key_id,
+        key_id: data_key.key_id.clone(),
         wrapped_key: b64(&data_key.wrapped),
         nonce: b64(&nonce),
         ciphertext: b64(&ciphertext),

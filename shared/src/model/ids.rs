@@ -134,6 +134,11 @@ define_id!(
     "evt"
 );
 define_id!(
+    /// A stored provider credential (a connection).
+    ConnectionId,
+    "conn"
+);
+define_id!(
     /// One delivery attempt.
     AttemptId,
     "atm"

@@ -1,6 +1,7 @@
 //! The records Switchboard keeps, the ids that name them, and the checks on what users send.
 
 pub mod api_key;
+pub mod connection;
 pub mod endpoint;
 pub mod event_data;
 pub mod ids;

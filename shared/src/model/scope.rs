@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
-/// Scopes of capabilities that do not exist yet (connections, usage) are added with the work
-/// that uses them.
+/// Scopes of capabilities that do not exist yet (usage) are added with the work that uses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -26,11 +25,15 @@ pub enum Scope {
     IntegrationsWrite,
     #[serde(rename = "audit:read")]
     AuditRead,
+    #[serde(rename = "connections:read")]
+    ConnectionsRead,
+    #[serde(rename = "connections:write")]
+    ConnectionsWrite,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Admin,
         Scope::ApiKeysWrite,
         Scope::WebhooksRead,
@@ -40,6 +43,8 @@ impl Scope {
         Scope::IntegrationsRead,
         Scope::IntegrationsWrite,
         Scope::AuditRead,
+        Scope::ConnectionsRead,
+        Scope::ConnectionsWrite,
     ];
 
     /// The scope's name on the wire (`webhooks:write`).
@@ -54,6 +59,8 @@ impl Scope {
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
             Scope::AuditRead => "audit:read",
+            Scope::ConnectionsRead => "connections:read",
+            Scope::ConnectionsWrite => "connections:write",
         }
     }
 
@@ -64,7 +71,9 @@ impl Scope {
             || self == Admin
             || matches!(
                 (self, required),
-                (WebhooksWrite, WebhooksRead) | (IntegrationsWrite, IntegrationsRead)
+                (WebhooksWrite, WebhooksRead)
+                    | (IntegrationsWrite, IntegrationsRead)
+                    | (ConnectionsWrite, ConnectionsRead)
             )
     }
 
@@ -104,6 +113,8 @@ mod tests {
         assert!(Scope::IntegrationsWrite.grants(Scope::IntegrationsRead));
         assert!(!Scope::IntegrationsRead.grants(Scope::IntegrationsWrite));
         assert!(!Scope::WebhooksWrite.grants(Scope::IntegrationsRead));
+        assert!(Scope::ConnectionsWrite.grants(Scope::ConnectionsRead));
+        assert!(!Scope::ConnectionsRead.grants(Scope::ConnectionsWrite));
     }
 
     #[test]

@@ -621,6 +621,65 @@ async fn every_write_route_leaves_exactly_one_entry(backend: Backend) {
     )
     .await;
 
+    // Connections: created, renamed, rotated and revoked; their secrets never in an entry.
+    const CONNECTION_SECRET: &str = "SG.audit-first-credential-0123456789";
+    const ROTATED_SECRET: &str = "SG.audit-second-credential-9876543210";
+    secrets.extend([CONNECTION_SECRET.to_owned(), ROTATED_SECRET.to_owned()]);
+    let conn = log
+        .write(
+            ("POST", "/v1/connections"),
+            "/v1/connections",
+            &admin,
+            Some(json!({"provider": "sendgrid", "name": "mail",
+                        "credentials": {"api_key": CONNECTION_SECRET}})),
+            StatusCode::CREATED,
+            |r| Expect {
+                action: "connection.created",
+                target_type: "connection",
+                target_id: str_of(r, "/id"),
+                actor: me(),
+            },
+        )
+        .await;
+    let conn_id = str_of(&conn, "/id");
+    let conn_path = format!("/v1/connections/{conn_id}");
+    for (body, action) in [
+        (json!({"name": "mail renamed"}), "connection.updated"),
+        (
+            json!({"credentials": {"api_key": ROTATED_SECRET}}),
+            "connection.rotated",
+        ),
+    ] {
+        log.write(
+            ("PATCH", "/v1/connections/{id}"),
+            &conn_path,
+            &admin,
+            Some(body),
+            StatusCode::OK,
+            |_| Expect {
+                action,
+                target_type: "connection",
+                target_id: conn_id.clone(),
+                actor: me(),
+            },
+        )
+        .await;
+    }
+    log.write(
+        ("DELETE", "/v1/connections/{id}"),
+        &conn_path,
+        &admin,
+        None,
+        StatusCode::NO_CONTENT,
+        |_| Expect {
+            action: "connection.revoked",
+            target_type: "connection",
+            target_id: conn_id.clone(),
+            actor: me(),
+        },
+    )
+    .await;
+
     // Every write route of the router was exercised (or is exempt, with its reason above).
     let mut covered: BTreeSet<(String, String)> = log
         .covered
@@ -662,6 +721,14 @@ async fn every_write_route_leaves_exactly_one_entry(backend: Backend) {
         "/v1/integrations",
         &admin,
         json!({"type": "nope", "name": "x", "config": {}}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    log.refused(
+        Method::POST,
+        "/v1/connections",
+        &admin,
+        json!({"provider": "twilio", "name": "sms", "credentials": {"account_sid": "XX"}}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;

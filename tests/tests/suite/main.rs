@@ -7,6 +7,7 @@ mod api_keys;
 mod architecture;
 mod audit;
 mod cli_verify;
+mod connections;
 mod crypto;
 mod delivery_budget;
 mod event_list;

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod connections;
 pub mod events;
 pub mod health;
 pub mod integrations;

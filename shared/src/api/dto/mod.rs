@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod connections;
 pub mod events;
 pub mod integrations;
 pub mod tenants;
