@@ -1,6 +1,6 @@
 //! The integration suite as one test binary: each module was a binary of its own, and 21 copies
 //! of the whole statically linked service (AWS SDK, SQLite, rustls) filled the disk of a CI machine
-//! and spent most of the build linking. `proxy_env` and `delivery_logs` stay separate: they set
+//! and spent most of the build linking. `proxy_env` and `logs` stay separate: they set
 //! process-wide state (proxy variables, the global tracing subscriber).
 
 mod api_keys;

@@ -1,5 +1,8 @@
-//! Every log line of a delivery carries its tenant, message and endpoint ids, in the JSON lines
-//! the Lambdas write (captured here through the same subscriber), on both adapter sets.
+//! What the logs say, captured through the subscriber the Lambdas and `serve` install (JSON
+//! lines), on both adapter sets: every log line of a delivery carries its tenant, message and
+//! endpoint ids, and no credential a connection stores ever reaches a line. Its own test binary
+//! because the subscriber is process-wide (scoped subscribers set on several threads at once
+//! race in tracing's callsite-interest cache and miss lines).
 
 use serde_json::Value;
 use std::io::Write;
@@ -85,3 +88,73 @@ async fn every_line_of_a_delivery_names_tenant_message_and_endpoint(backend: Bac
 }
 
 switchboard_tests::on_both_backends!(every_line_of_a_delivery_names_tenant_message_and_endpoint);
+
+/// A fresh Twilio credential pair no other test uses.
+fn twilio_secrets() -> (String, String) {
+    let unique = ulid::Ulid::new().to_string().to_lowercase();
+    (format!("AC{unique}012345"), format!("logtok{unique}"))
+}
+
+async fn no_connection_secret_reaches_a_log_line(backend: Backend) {
+    let logs = captured();
+    let h = Harness::start(backend).await;
+    let (sid, token) = twilio_secrets();
+    let (_, rotated) = twilio_secrets();
+    let (_, refused) = twilio_secrets();
+    let created = h
+        .post(
+            "/v1/connections",
+            serde_json::json!({"provider": "twilio", "name": "logged",
+                "credentials": {"account_sid": sid, "auth_token": token}}),
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        created.body
+    );
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/connections/{id}");
+    let patched = h
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(serde_json::json!({"credentials": {"account_sid": sid, "auth_token": rotated}})),
+        )
+        .await;
+    assert_eq!(patched.status, reqwest::StatusCode::OK);
+    let bad = h
+        .post(
+            "/v1/connections",
+            serde_json::json!({"provider": "twilio", "name": "bad",
+                "credentials": {"account_sid": "XX", "auth_token": refused}}),
+        )
+        .await;
+    assert_eq!(bad.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    h.get("/v1/connections").await;
+    h.get(&path).await;
+    assert_eq!(
+        h.call(reqwest::Method::DELETE, &path, None).await.status,
+        reqwest::StatusCode::NO_CONTENT
+    );
+    let text = String::from_utf8_lossy(&logs.lock().expect("lock")).into_owned();
+    let logged = |what: &str| text.lines().any(|l| l.contains(what) && l.contains(&id));
+    assert!(
+        logged("connection created") && logged("connection credentials rotated"),
+        "the capture sees this connection's handlers"
+    );
+    for s in [&token, &rotated, &refused] {
+        assert!(!text.contains(s.as_str()), "a secret in the logs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_connection_secret_reaches_a_log_line_sqlite() {
+    no_connection_secret_reaches_a_log_line(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_connection_secret_reaches_a_log_line_aws() {
+    no_connection_secret_reaches_a_log_line(Backend::Aws).await;
+}
