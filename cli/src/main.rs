@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod bench;
 mod bench_inbound;
 mod commands;
+mod fake;
 mod receiver;
 mod sign;
 
@@ -20,6 +21,23 @@ mod sign;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The providers `switchboard fake` stands in for.
+#[derive(Subcommand)]
+enum FakeProvider {
+    /// Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`): checks basic auth
+    /// and the form fields as Twilio does, prints each SMS it would send.
+    Twilio {
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        addr: SocketAddr,
+        /// The account SID the fake accepts (`AC` + 32 characters).
+        #[arg(long)]
+        account_sid: String,
+        /// The auth token the fake accepts.
+        #[arg(long, env = "FAKE_TWILIO_AUTH_TOKEN")]
+        auth_token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,6 +127,11 @@ enum Command {
         /// The endpoint's `whsec_` secret; repeat during a rotation.
         #[arg(long)]
         secret: Vec<String>,
+    },
+    /// Loopback stand-ins for provider APIs, to try actions without an account.
+    Fake {
+        #[command(subcommand)]
+        provider: FakeProvider,
     },
     /// Benchmarks (see scripts/bench.sh).
     #[command(hide = true)]
@@ -213,6 +236,23 @@ async fn main() -> ExitCode {
             };
         }
         Command::Receive { addr, secret } => commands::receive(addr, &secret).await,
+        Command::Fake {
+            provider:
+                FakeProvider::Twilio {
+                    addr,
+                    account_sid,
+                    auth_token,
+                },
+        } => {
+            fake::twilio(
+                addr,
+                fake::Account {
+                    sid: account_sid,
+                    auth_token: auth_token.into(),
+                },
+            )
+            .await
+        }
         Command::Bench { command } => bench::run(command).await,
     };
     match result {
