@@ -6,7 +6,7 @@
 use crate::error::DomainError;
 use crate::model::api_key::NewApiKey;
 use crate::model::tenant::Tenant;
-use crate::model::{KeyId, Scope, TenantId};
+use crate::model::{Destination, KeyId, Scope, TenantId};
 use crate::store::Store;
 use crate::tenancy::{api_keys, key_format, tenants};
 use chrono::{TimeZone, Utc};
@@ -157,7 +157,7 @@ pub async fn seed_outbound(
         event_type: "demo.created".into(),
         body: r#"{"type":"demo.created","timestamp":"2026-01-01T00:00:00.000Z","data":{"hello":"world"}}"#.into(),
         created_at: now,
-        destinations: vec![ok, retry],
+        destinations: vec![Destination::Webhook(ok), Destination::Webhook(retry)],
         ttl: now.timestamp() + 30 * 24 * 3600,
     };
     ob.store()
