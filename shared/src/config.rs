@@ -111,6 +111,13 @@ fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
             *slot = url.trim().trim_end_matches('/').to_owned();
         }
     }
+    if let Some(url) = env("SWITCHBOARD_GENERIC_REST_BASE_URL").filter(|t| !t.trim().is_empty()) {
+        url::Url::parse(url.trim()).map_err(|e| ConfigError::Invalid {
+            var: "SWITCHBOARD_GENERIC_REST_BASE_URL",
+            reason: e.to_string(),
+        })?;
+        s.providers.generic_rest = Some(url.trim().trim_end_matches('/').to_owned());
+    }
     Ok(s)
 }
 

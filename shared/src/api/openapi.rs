@@ -25,11 +25,13 @@ use super::dto::webhooks::{
 };
 use super::{intake, pagination, problem, schema};
 use crate::audit::{Action, ActorType, Outcome, TargetType};
+use crate::model::action::ActionKind;
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::action::ActionKind;
-use crate::model::{ActionId, AuditId, ConnectionId, InboundEventId, IntegrationId, KeyId, Scope, TenantId};
+use crate::model::{
+    ActionId, AuditId, ConnectionId, InboundEventId, IntegrationId, KeyId, Scope, TenantId,
+};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 

@@ -7,8 +7,8 @@ use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{
-    ActionId, AttemptId, AuditId, ConnectionId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId,
-    Scope, TenantId,
+    ActionId, AttemptId, AuditId, ConnectionId, EndpointId, InboundEventId, IntegrationId, KeyId,
+    MessageId, Scope, TenantId,
 };
 use serde::Serialize;
 use utoipa::openapi::RefOr;

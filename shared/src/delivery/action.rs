@@ -98,27 +98,32 @@ impl Engine {
             Ok(r) => r,
             Err(e) => return Ok((not_sent(ErrorCode::Template, e), Verdict::Final)),
         };
-        let creds =
-            match connections::open(ob.store(), ob.keys(), action.tenant_id, action.connection_id)
-                .await
-            {
-                Ok(c) => c,
-                Err(OpenError::ConnectionRevoked | OpenError::NotFound) => {
-                    return Ok((
-                        not_sent(
-                            ErrorCode::ConnectionRevoked,
-                            "the action's connection was revoked; nothing was sent".into(),
-                        ),
-                        Verdict::Final,
-                    ));
-                }
-                Err(OpenError::Store(e)) => return Err(e.into()),
-                Err(e) => {
-                    return Err(DomainError::Unavailable(format!(
-                        "opening the connection: {e}"
-                    )));
-                }
-            };
+        let creds = match connections::open(
+            ob.store(),
+            ob.keys(),
+            action.tenant_id,
+            action.connection_id,
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(OpenError::ConnectionRevoked | OpenError::NotFound) => {
+                return Ok((
+                    not_sent(
+                        ErrorCode::ConnectionRevoked,
+                        "connection_revoked: the action's connection was revoked; nothing was sent"
+                            .into(),
+                    ),
+                    Verdict::Final,
+                ));
+            }
+            Err(OpenError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                return Err(DomainError::Unavailable(format!(
+                    "opening the connection: {e}"
+                )));
+            }
+        };
         let request = match provider::build(action, &rendered, &creds, &self.providers) {
             Ok(r) => r,
             Err(e) => return Ok((not_sent(ErrorCode::Rejected, e.0), Verdict::Final)),

@@ -29,8 +29,8 @@ use crate::store::{ItemKey, TxOp, Update};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use client::{DeliveryClient, SendResult};
-use provider::{ProviderUrls, Verdict};
 use http::{HeaderMap, HeaderName, HeaderValue};
+use provider::{ProviderUrls, Verdict};
 use schedule::RetrySchedule;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -162,15 +162,15 @@ impl Engine {
             .attempt(job, &limits, |message, timeout| {
                 let endpoint = &endpoint;
                 async move {
-                let result = self.send(endpoint, &message, timeout).await?;
-                let verdict = if result.succeeded() {
-                    Verdict::Succeeded
-                } else if result.status == Some(410) {
-                    Verdict::Disable("the endpoint answered 410 Gone".into())
-                } else {
-                    Verdict::Retry
-                };
-                Ok((result, verdict))
+                    let result = self.send(endpoint, &message, timeout).await?;
+                    let verdict = if result.succeeded() {
+                        Verdict::Succeeded
+                    } else if result.status == Some(410) {
+                        Verdict::Disable("the endpoint answered 410 Gone".into())
+                    } else {
+                        Verdict::Retry
+                    };
+                    Ok((result, verdict))
                 }
             })
             .await?;
@@ -227,7 +227,10 @@ impl Engine {
             }
             _ => {}
         }
-        if let Some(wait) = self.rate_limited(destination, limits.rate_limit_per_s).await? {
+        if let Some(wait) = self
+            .rate_limited(destination, limits.rate_limit_per_s)
+            .await?
+        {
             // A fresh job, so waiting does not use up the queue's receive count.
             ob.enqueue(vec![Job::Deliver(*job).outgoing(wait)?]).await?;
             ob.metrics().delivery(DeliveryOutcome::Deferred);
@@ -238,9 +241,7 @@ impl Engine {
         let now = Utc::now();
         let (status, outcome, next_at) = match &verdict {
             Verdict::Succeeded => (DeliveryStatus::Succeeded, Outcome::Done, None),
-            Verdict::Final | Verdict::Disable(_) => {
-                (DeliveryStatus::Failed, Outcome::Done, None)
-            }
+            Verdict::Final | Verdict::Disable(_) => (DeliveryStatus::Failed, Outcome::Done, None),
             Verdict::Retry if attempt_no >= limits.max_attempts => (
                 DeliveryStatus::Failed,
                 Outcome::Dead(format!("gave up after {attempt_no} attempts")),
@@ -261,8 +262,15 @@ impl Engine {
             }
         };
         let succeeded = verdict == Verdict::Succeeded;
-        let attempt =
-            attempt_record(&message, destination, attempt_no, &result, succeeded, next_at, now);
+        let attempt = attempt_record(
+            &message,
+            destination,
+            attempt_no,
+            &result,
+            succeeded,
+            next_at,
+            now,
+        );
         let delivery = Delivery {
             destination,
             status,

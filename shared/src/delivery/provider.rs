@@ -18,12 +18,15 @@ use zeroize::Zeroizing;
 
 /// Where the providers' APIs are. Configurable so tests (and a local tour) point them at
 /// loopback fakes: `SWITCHBOARD_TWILIO_BASE_URL`, `SWITCHBOARD_SENDGRID_BASE_URL`,
-/// `SWITCHBOARD_SLACK_BASE_URL` (replaces `https://hooks.slack.com` in stored hook URLs).
+/// `SWITCHBOARD_SLACK_BASE_URL` (replaces `https://hooks.slack.com` in stored hook URLs) and
+/// `SWITCHBOARD_GENERIC_REST_BASE_URL` (when set, replaces the scheme, host and port of every
+/// stored `generic_rest` base URL, keeping its path: for fakes only).
 #[derive(Debug, Clone)]
 pub struct ProviderUrls {
     pub twilio: String,
     pub sendgrid: String,
     pub slack: String,
+    pub generic_rest: Option<String>,
 }
 
 /// The origin of Slack's incoming-webhook URLs as the provider registry requires them.
@@ -35,6 +38,7 @@ impl Default for ProviderUrls {
             twilio: "https://api.twilio.com".into(),
             sendgrid: "https://api.sendgrid.com".into(),
             slack: SLACK_ORIGIN.into(),
+            generic_rest: None,
         }
     }
 }
@@ -158,15 +162,26 @@ pub fn build(
             })
         }
         ActionKind::HttpRequest => {
-            let base = secret(creds, "base_url")?;
+            let stored = secret(creds, "base_url")?;
+            let base = match &urls.generic_rest {
+                Some(origin) => {
+                    let path = url::Url::parse(stored)
+                        .map(|u| u.path().trim_end_matches('/').to_owned())
+                        .unwrap_or_default();
+                    Zeroizing::new(format!("{}{path}", origin.trim_end_matches('/')))
+                }
+                None => Zeroizing::new(stored.to_owned()),
+            };
             let name = creds
                 .field("auth_header")
                 .map_or("authorization", |s| s.expose_secret());
             let value = secret(creds, "auth_value")?;
             for (k, v) in rendered {
                 if let Some(h) = k.strip_prefix("headers.")
-                    && let (Ok(n), Ok(v)) =
-                        (HeaderName::from_bytes(h.as_bytes()), HeaderValue::from_str(v))
+                    && let (Ok(n), Ok(v)) = (
+                        HeaderName::from_bytes(h.as_bytes()),
+                        HeaderValue::from_str(v),
+                    )
                 {
                     headers.insert(n, v);
                 }

@@ -311,7 +311,8 @@ mod tests {
     #[test]
     fn strict_rendering_fails_on_undefined() {
         let t = map(json!({"text": "{{ event.data.customer.name }} / {{ tenant.id }}"}));
-        let ctx = json!({"event": {"data": {"customer": {"name": "Ada"}}}, "tenant": {"id": "ten_1"}});
+        let ctx =
+            json!({"event": {"data": {"customer": {"name": "Ada"}}}, "tenant": {"id": "ten_1"}});
         assert_eq!(render(&t, &ctx).expect("ok")["text"], "Ada / ten_1");
         let missing = json!({"event": {"data": {}}, "tenant": {"id": "ten_1"}});
         let err = render(&t, &missing).expect_err("undefined");

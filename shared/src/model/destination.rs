@@ -76,7 +76,8 @@ impl fmt::Debug for Destination {
 impl FromStr for Destination {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        if s.starts_with(ActionId::PREFIX) && s.as_bytes().get(ActionId::PREFIX.len()) == Some(&b'_')
+        if s.starts_with(ActionId::PREFIX)
+            && s.as_bytes().get(ActionId::PREFIX.len()) == Some(&b'_')
         {
             return s.parse().map(Self::Action);
         }

@@ -55,7 +55,8 @@ pub async fn run(ob: &Outbound, job: &RecoverJob) -> Result<usize, DomainError> 
     let mut requeued = 0;
     let mut after = None;
     'pages: loop {
-        let (page, last) = messages::attempts(store, Destination::Webhook(job.endpoint), 250, after, None).await?;
+        let (page, last) =
+            messages::attempts(store, Destination::Webhook(job.endpoint), 250, after, None).await?;
         for attempt in page {
             if attempt.created_at < job.since {
                 break 'pages;
@@ -63,7 +64,12 @@ pub async fn run(ob: &Outbound, job: &RecoverJob) -> Result<usize, DomainError> 
             if attempt.status != AttemptStatus::Failed || !seen.insert(attempt.message_id) {
                 continue;
             }
-            let state = messages::get_delivery(store, attempt.message_id, Destination::Webhook(job.endpoint)).await?;
+            let state = messages::get_delivery(
+                store,
+                attempt.message_id,
+                Destination::Webhook(job.endpoint),
+            )
+            .await?;
             if state.is_some_and(|d| d.status == DeliveryStatus::Failed) {
                 let targets = [Destination::Webhook(job.endpoint)];
                 messages::reset_deliveries(store, attempt.message_id, &targets, ob.expiry())

@@ -332,8 +332,12 @@ async fn list_pages_are_filled_with_live_items(backend: Backend) {
             next_attempt_at: None,
             created_at: chrono::Utc::now(),
         };
-        let delivery =
-            Delivery::unattempted(endpoint.into(), DeliveryStatus::Retrying, None, chrono::Utc::now());
+        let delivery = Delivery::unattempted(
+            endpoint.into(),
+            DeliveryStatus::Retrying,
+            None,
+            chrono::Utc::now(),
+        );
         messages::record_attempt(h.app.store.as_ref(), &attempt, &delivery, ttl)
             .await
             .expect("record attempt");

@@ -195,10 +195,7 @@ pub async fn attempts(
     )
     .await?;
     Ok(Json(ListResponse {
-        data: found
-            .into_iter()
-            .map(|a| AttemptView::new(id, a))
-            .collect(),
+        data: found.into_iter().map(|a| AttemptView::new(id, a)).collect(),
         next_cursor: pagination::cursor(&owner, "attempts", last),
     }))
 }

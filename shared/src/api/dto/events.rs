@@ -170,8 +170,7 @@ impl EventView {
             action_deliveries: all
                 .iter()
                 .filter_map(|(dest, d)| {
-                    dest.action()
-                        .map(|a| ActionDeliveryView::new(a, d.clone()))
+                    dest.action().map(|a| ActionDeliveryView::new(a, d.clone()))
                 })
                 .collect(),
         })
