@@ -11,7 +11,6 @@ use crate::crypto::{CryptoError, Envelope, KeyProvider, envelope};
 use crate::error::{DomainError, Errors, FieldError};
 use crate::model::connection::{Connection, ConnectionStatus};
 use crate::model::{ConnectionId, TenantId};
-use crate::outbound::messages::LIST_SHARDS;
 use crate::ssrf::AddressPolicy;
 use crate::store::versioned::{self, Versioned};
 use crate::store::{
@@ -24,6 +23,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
+
+/// Write shards of a tenant's connection list, like the outbound lists' (16): connections are
+/// its own, so that actions (in `outbound`) can read connections without an import cycle.
+pub const LIST_SHARDS: u128 = 16;
 
 /// What a connection-list cursor's sort key starts with (connection ids).
 pub const CURSOR_PREFIX: &str = "conn_";
