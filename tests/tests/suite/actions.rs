@@ -451,8 +451,16 @@ async fn actions_fire_rotate_revoke_and_disable(backend: Backend) {
     let third_id = third["id"].as_str().expect("id");
     let d = action_delivery(&h, third_id, &chat, "failed").await;
     assert_eq!(d["attempts"], json!(1), "{d}");
-    let view = h.get(&format!("/v1/actions/{chat}")).await;
-    assert_eq!(view["enabled"], json!(false), "{view}");
+    // The attempt is recorded first, then the action disabled: poll for it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let view = loop {
+        let view = h.get(&format!("/v1/actions/{chat}")).await;
+        if view["enabled"] == json!(false) {
+            break view;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not disabled: {view}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(
         view["disabled_reason"]
             .as_str()
