@@ -205,6 +205,20 @@ pub async fn create(
     settings: ConnectionSettings,
     audit: &Recorder,
 ) -> Result<Connection, DomainError> {
+    let id = ConnectionId::generate();
+    create_with_id(store, keys, policy, tenant, id, settings, audit).await
+}
+
+/// [`create`] with a known id (the demo's fixed connections).
+pub async fn create_with_id(
+    store: &dyn Store,
+    keys: &dyn KeyProvider,
+    policy: &AddressPolicy,
+    tenant: TenantId,
+    id: ConnectionId,
+    settings: ConnectionSettings,
+    audit: &Recorder,
+) -> Result<Connection, DomainError> {
     let mut errors = Errors::default();
     let provider = errors.take(providers::lookup(&settings.provider));
     let values = match provider {
@@ -221,7 +235,6 @@ pub async fn create(
     let (Some(provider), Some(values)) = (provider, values) else {
         return Err(DomainError::Internal("credentials not checked".into()));
     };
-    let id = ConnectionId::generate();
     let sealing = seal(keys, tenant, id, provider, values).await?;
     let now = Utc::now();
     let connection = Connection {

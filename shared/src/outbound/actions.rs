@@ -103,9 +103,19 @@ pub async fn create(
     settings: ActionSettings,
     audit: &Recorder,
 ) -> Result<Action, DomainError> {
+    create_with_id(ob, tenant, ActionId::generate(), settings, audit).await
+}
+
+/// [`create`] with a known id (the demo's fixed actions).
+pub async fn create_with_id(
+    ob: &Outbound,
+    tenant: TenantId,
+    id: ActionId,
+    settings: ActionSettings,
+    audit: &Recorder,
+) -> Result<Action, DomainError> {
     check_template(settings.kind, &settings.template)?;
     check_connection(ob.store(), tenant, settings.connection_id, settings.kind).await?;
-    let id = ActionId::generate();
     let now = Utc::now();
     let action = Action {
         id,
