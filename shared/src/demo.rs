@@ -275,6 +275,7 @@ pub async fn seed_actions(
                 event_types: vec!["demo.*".into()],
                 template: template.as_object().cloned().unwrap_or_default(),
                 enabled: true,
+                rate_limit_per_s: None,
             };
             actions::create_with_id(ob, tenant, action, settings, &audit).await?;
         }

@@ -83,6 +83,7 @@ impl Snapshot for crate::model::action::Action {
             "event_types": self.event_types,
             "template": self.template,
             "enabled": self.enabled,
+            "rate_limit_per_s": self.rate_limit_per_s,
             "disabled_reason": self.disabled_reason,
         }))
     }

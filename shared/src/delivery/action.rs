@@ -63,7 +63,7 @@ impl Engine {
         }
         let limits = Limits {
             max_attempts: ACTION_MAX_ATTEMPTS,
-            rate_limit_per_s: None,
+            rate_limit_per_s: action.rate_limit_per_s,
             timeout: Duration::from_millis(u64::from(ACTION_TIMEOUT_MS)),
         };
         let sent = self

@@ -103,6 +103,10 @@ pub struct Action {
     /// template strings) of `http_request`.
     pub template: Map<String, Value>,
     pub enabled: bool,
+    /// Sends per second at most, across every worker (excess sends wait, never drop), like an
+    /// endpoint's: a provider's own rate limit is the usual reason.
+    #[serde(default)]
+    pub rate_limit_per_s: Option<u32>,
     /// Why the engine disabled the action (a Slack hook that is gone), if it did.
     #[serde(default)]
     pub disabled_reason: Option<String>,

@@ -51,6 +51,7 @@ pub struct ActionSettings {
     pub event_types: Vec<String>,
     pub template: Map<String, Value>,
     pub enabled: bool,
+    pub rate_limit_per_s: Option<u32>,
 }
 
 /// A checked change (`PATCH`): only the fields present change. The kind never changes.
@@ -60,6 +61,8 @@ pub struct ActionChange {
     pub event_types: Option<Vec<String>>,
     pub template: Option<Map<String, Value>>,
     pub enabled: Option<bool>,
+    /// `Some(None)` removes the limit.
+    pub rate_limit_per_s: Option<Option<u32>>,
 }
 
 /// Checks that the tenant's connection `id` exists (else 404), is not revoked and is of a
@@ -125,6 +128,7 @@ pub async fn create_with_id(
         event_types: settings.event_types,
         template: settings.template,
         enabled: settings.enabled,
+        rate_limit_per_s: settings.rate_limit_per_s,
         disabled_reason: None,
         created_at: now,
         updated_at: now,
@@ -217,6 +221,9 @@ pub async fn update(
             }
             if let Some(t) = &change.template {
                 a.template.clone_from(t);
+            }
+            if let Some(r) = change.rate_limit_per_s {
+                a.rate_limit_per_s = r;
             }
             if let Some(e) = change.enabled {
                 a.enabled = e;

@@ -152,6 +152,7 @@ async fn actions_fire_rotate_revoke_and_disable(backend: Backend) -> Vec<String>
     let call = action(
         &h,
         json!({"connection_id": rest, "kind": "http_request", "event_types": ["order.created"],
+               "rate_limit_per_s": 100,
                "template": {"method": "PUT", "path": "/orders/{{ event.data.id }}",
                             "body": "{\"name\": {{ event.data.customer.name | tojson }}}"}}),
     )
@@ -276,6 +277,10 @@ async fn actions_fire_rotate_revoke_and_disable(backend: Backend) -> Vec<String>
         json!(4),
         "the disabled action no longer matches"
     );
+    let fourth_id = fourth["id"].as_str().expect("id");
+    for a in [&sms, &mail, &call] {
+        action_delivery(&h, fourth_id, a, "succeeded").await;
+    }
 
     // Revocation: the next attempt is `connection_revoked`, not retried, nothing sent.
     let r = h
@@ -398,6 +403,12 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written(backend: B
                    "event_types": ["bad pattern"]}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "event_types[0]",
+        ),
+        (
+            json!({"connection_id": sendgrid, "kind": "sendgrid_email", "template": good,
+                   "rate_limit_per_s": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rate_limit_per_s",
         ),
     ];
     for (body, status, field) in cases {

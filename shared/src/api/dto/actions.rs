@@ -64,6 +64,10 @@ pub struct ActionCreate {
     /// Default `true`.
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// Sends per second at most (1–10,000); excess sends wait, never drop.
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub rate_limit_per_s: Option<u32>,
 }
 
 impl ActionCreate {
@@ -75,6 +79,9 @@ impl ActionCreate {
                 self.event_types.as_deref().unwrap_or(&all),
             ))
             .unwrap_or_default();
+        let rate_limit_per_s = self
+            .rate_limit_per_s
+            .and_then(|r| errors.take(endpoint::parse_rate_limit(r)));
         errors.finish()?;
         Ok(ActionSettings {
             connection_id: self.connection_id,
@@ -82,6 +89,7 @@ impl ActionCreate {
             event_types,
             template: self.template,
             enabled: self.enabled.unwrap_or(true),
+            rate_limit_per_s,
         })
     }
 }
@@ -98,6 +106,10 @@ pub struct ActionUpdate {
     pub template: Option<Map<String, Value>>,
     /// `true` also clears a `disabled_reason`.
     pub enabled: Option<bool>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "super::present_whole")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub rate_limit_per_s: Option<Option<u32>>,
 }
 
 impl ActionUpdate {
@@ -107,12 +119,18 @@ impl ActionUpdate {
             .event_types
             .as_deref()
             .and_then(|t| errors.take(endpoint::parse_event_types(t)));
+        let rate_limit_per_s = match self.rate_limit_per_s {
+            Some(Some(r)) => errors.take(endpoint::parse_rate_limit(r)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
         errors.finish()?;
         Ok(ActionChange {
             connection_id: self.connection_id,
             event_types,
             template: self.template,
             enabled: self.enabled,
+            rate_limit_per_s,
         })
     }
 }
@@ -127,6 +145,7 @@ pub struct ActionView {
     #[schema(value_type = Object)]
     pub template: Map<String, Value>,
     pub enabled: bool,
+    pub rate_limit_per_s: Option<u32>,
     /// Why Switchboard disabled the action (the provider said the destination is gone).
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -142,6 +161,7 @@ impl From<&Action> for ActionView {
             event_types: a.event_types.clone(),
             template: a.template.clone(),
             enabled: a.enabled,
+            rate_limit_per_s: a.rate_limit_per_s,
             disabled_reason: a.disabled_reason.clone(),
             created_at: a.created_at,
             updated_at: a.updated_at,
