@@ -37,6 +37,12 @@ STATE_DEPENDENT = (
     # A connection's credentials are checked against its provider's fields in the registry
     # (which fields, prefixes, lengths, https URLs that resolve to public addresses).
     ("credentials", ""),
+    # An action's template is checked per kind (which fields, one of `from`/`messaging_service_sid`,
+    # `text`/`html`) and parsed as a minijinja template.
+    ("template", ""),
+    # An action's connection must not be revoked and its provider must serve the kind: state.
+    ("connection_id", "the connection is revoked"),
+    ("kind", "a `"),
     # The size of free JSON metadata, in bytes of its serialised form.
     ("metadata", "must be at most 4096 bytes of JSON"),
     # Mapping expressions are compiled (RFC 9535 JSONPath grammar, header names).

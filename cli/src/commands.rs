@@ -119,6 +119,7 @@ pub async fn demo_seed(data_dir: PathBuf, receiver: &str) -> Result<()> {
     switchboard::demo::seed(app.store.as_ref()).await?;
     switchboard::demo::seed_outbound(&app.outbound, receiver).await?;
     switchboard::demo::seed_inbound(&app.inbound).await?;
+    switchboard::demo::seed_actions(&app.outbound, app.delivery.policy()).await?;
     println!(
         "Seeded demo tenant {} into the {} store.",
         switchboard::demo::TENANT_ID,

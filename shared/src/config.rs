@@ -92,6 +92,32 @@ fn delivery_settings(env: Lookup<'_>) -> Result<DeliverySettings, ConfigError> {
     if let Some(days) = seconds("SWITCHBOARD_RETENTION_DAYS")? {
         s.retention = Duration::from_secs(days.max(1) * 24 * 3600);
     }
+    for (var, slot) in [
+        ("SWITCHBOARD_TWILIO_BASE_URL", &mut s.providers.twilio),
+        ("SWITCHBOARD_SENDGRID_BASE_URL", &mut s.providers.sendgrid),
+        ("SWITCHBOARD_SLACK_BASE_URL", &mut s.providers.slack),
+    ] {
+        if let Some(url) = env(var).filter(|t| !t.trim().is_empty()) {
+            let parsed = url::Url::parse(url.trim()).map_err(|e| ConfigError::Invalid {
+                var,
+                reason: e.to_string(),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ConfigError::Invalid {
+                    var,
+                    reason: "expected an http(s) URL".into(),
+                });
+            }
+            *slot = url.trim().trim_end_matches('/').to_owned();
+        }
+    }
+    if let Some(url) = env("SWITCHBOARD_GENERIC_REST_BASE_URL").filter(|t| !t.trim().is_empty()) {
+        url::Url::parse(url.trim()).map_err(|e| ConfigError::Invalid {
+            var: "SWITCHBOARD_GENERIC_REST_BASE_URL",
+            reason: e.to_string(),
+        })?;
+        s.providers.generic_rest = Some(url.trim().trim_end_matches('/').to_owned());
+    }
     Ok(s)
 }
 

@@ -6,7 +6,7 @@
 use crate::error::DomainError;
 use crate::model::api_key::NewApiKey;
 use crate::model::tenant::Tenant;
-use crate::model::{KeyId, Scope, TenantId};
+use crate::model::{Destination, KeyId, Scope, TenantId};
 use crate::store::Store;
 use crate::tenancy::{api_keys, key_format, tenants};
 use chrono::{TimeZone, Utc};
@@ -28,6 +28,28 @@ pub const GITHUB_SECRET: &str = "demo-github-secret-do-not-use";
 pub const SLACK_SECRET: &str = "demo-slack-signing-secret-do-not-use";
 pub const STRIPE_SECRET: &str = "whsec_demoStripeSecretDoNotUseInProd";
 pub const INBOUND_EVENT_ID: &str = "evt_01JDEM0WEBH00K000000000000";
+/// The demo connections (public, fake credentials: [`seed_actions`]) and one action on each, and
+/// a demo event addressed to the four actions, which the SQS `delivery-action-*` samples deliver.
+pub const TWILIO_CONNECTION_ID: &str = "conn_01JDEM0C0NNTW1110000000000";
+pub const SENDGRID_CONNECTION_ID: &str = "conn_01JDEM0C0NNSENDGR000000000";
+pub const SLACK_CONNECTION_ID: &str = "conn_01JDEM0C0NNS1ACK0000000000";
+pub const REST_CONNECTION_ID: &str = "conn_01JDEM0C0NNREST00000000000";
+pub const SMS_ACTION_ID: &str = "act_01JDEM0ACTTW1110SMS0000000";
+pub const EMAIL_ACTION_ID: &str = "act_01JDEM0ACTSENDGR0000000000";
+pub const SLACK_ACTION_ID: &str = "act_01JDEM0ACTS1ACK00000000000";
+pub const REST_ACTION_ID: &str = "act_01JDEM0ACTREST000000000000";
+pub const ACTION_MESSAGE_ID: &str = "msg_01JDEM0ACT10NMESSAGE000000";
+/// The demo connections' credentials: public, and only ever accepted by local fakes.
+pub const TWILIO_ACCOUNT_SID: &str = "ACDEM00000000000000000000000000000";
+pub const TWILIO_AUTH_TOKEN: &str = "demo-twilio-token-do-not-use";
+pub const SENDGRID_API_KEY: &str = "SG.demo-sendgrid-key-do-not-use";
+pub const SLACK_HOOK_URL: &str =
+    "https://hooks.slack.com/services/TDEMO/BDEMO/demo-hook-do-not-use";
+/// A public address literal (nothing to resolve when seeding offline); point
+/// `SWITCHBOARD_GENERIC_REST_BASE_URL` at a fake to receive the demo REST action's calls.
+pub const REST_BASE_URL: &str = "https://93.184.215.14/demo-api";
+pub const REST_AUTH_VALUE: &str = "demo-rest-token-do-not-use";
+
 /// The demo admin key's id.
 pub const ADMIN_KEY_ID: &str = "key_01JDEM0ADM1NKEY00000000000";
 /// A second demo key (scope `webhooks:read`) that the revoke and delete sample events act on, so
@@ -157,7 +179,116 @@ pub async fn seed_outbound(
         event_type: "demo.created".into(),
         body: r#"{"type":"demo.created","timestamp":"2026-01-01T00:00:00.000Z","data":{"hello":"world"}}"#.into(),
         created_at: now,
-        destinations: vec![ok, retry],
+        destinations: vec![Destination::Webhook(ok), Destination::Webhook(retry)],
+        ttl: now.timestamp() + 30 * 24 * 3600,
+    };
+    ob.store()
+        .put(messages::message_item(&message)?, None)
+        .await?;
+    Ok(())
+}
+
+/// Writes the demo connections (one per provider that serves an action kind, with the public
+/// demo credentials above), one action on each, and a demo event addressed to the four actions,
+/// unless they exist already. `policy` checks the REST connection's base URL like the API does.
+pub async fn seed_actions(
+    ob: &crate::outbound::Outbound,
+    policy: &crate::ssrf::AddressPolicy,
+) -> Result<(), DomainError> {
+    use crate::credentials::connections::{self, ConnectionSettings, CredentialsInput};
+    use crate::model::action::ActionKind;
+    use crate::model::message::Message;
+    use crate::model::{ActionId, ConnectionId, MessageId};
+    use crate::outbound::actions::{self, ActionSettings};
+    use crate::outbound::messages;
+    use serde_json::json;
+    let parse =
+        |what: &str, e: crate::model::IdError| DomainError::Internal(format!("demo {what}: {e}"));
+    let tenant: TenantId = TENANT_ID.parse().map_err(|e| parse("tenant", e))?;
+    let audit = crate::audit::Recorder::system("demo");
+    let demos = [
+        (
+            TWILIO_CONNECTION_ID,
+            "twilio",
+            json!({"account_sid": TWILIO_ACCOUNT_SID, "auth_token": TWILIO_AUTH_TOKEN}),
+            SMS_ACTION_ID,
+            ActionKind::TwilioSms,
+            json!({"to": "{{ event.data.customer.phone }}", "from": "+15005550006",
+                   "body": "Hello {{ event.data.customer.name }}, event {{ event.id }}"}),
+        ),
+        (
+            SENDGRID_CONNECTION_ID,
+            "sendgrid",
+            json!({"api_key": SENDGRID_API_KEY}),
+            EMAIL_ACTION_ID,
+            ActionKind::SendgridEmail,
+            json!({"to": "{{ event.data.customer.email }}", "from": "demo@example.com",
+                   "subject": "Hello {{ event.data.customer.name }}",
+                   "text": "Event {{ event.id }} for tenant {{ tenant.id }}"}),
+        ),
+        (
+            SLACK_CONNECTION_ID,
+            "slack",
+            json!({"webhook_url": SLACK_HOOK_URL}),
+            SLACK_ACTION_ID,
+            ActionKind::SlackMessage,
+            json!({"text": "{{ event.type }} for {{ event.data.customer.name }}"}),
+        ),
+        (
+            REST_CONNECTION_ID,
+            "generic_rest",
+            json!({"base_url": REST_BASE_URL, "auth_header": "X-Api-Key",
+                   "auth_value": REST_AUTH_VALUE}),
+            REST_ACTION_ID,
+            ActionKind::HttpRequest,
+            json!({"method": "POST", "path": "/customers/{{ event.data.customer.name }}",
+                   "body": "{\"event\": {{ event.id | tojson }}}"}),
+        ),
+    ];
+    let mut destinations = Vec::new();
+    for (conn, provider, credentials, action, kind, template) in demos {
+        let conn: ConnectionId = conn.parse().map_err(|e| parse("connection", e))?;
+        let action: ActionId = action.parse().map_err(|e| parse("action", e))?;
+        destinations.push(Destination::Action(action));
+        if connections::get(ob.store(), tenant, conn).await.is_err() {
+            let settings = ConnectionSettings {
+                provider: provider.into(),
+                name: format!("demo {provider}"),
+                credentials: CredentialsInput(credentials),
+                metadata: serde_json::Map::new(),
+            };
+            connections::create_with_id(
+                ob.store(),
+                ob.keys(),
+                policy,
+                tenant,
+                conn,
+                settings,
+                &audit,
+            )
+            .await?;
+        }
+        if actions::get(ob.store(), tenant, action).await.is_err() {
+            let settings = ActionSettings {
+                connection_id: conn,
+                kind,
+                event_types: vec!["demo.*".into()],
+                template: template.as_object().cloned().unwrap_or_default(),
+                enabled: true,
+                rate_limit_per_s: None,
+            };
+            actions::create_with_id(ob, tenant, action, settings, &audit).await?;
+        }
+    }
+    let message_id: MessageId = ACTION_MESSAGE_ID.parse().map_err(|e| parse("message", e))?;
+    let now = Utc::now();
+    let message = Message {
+        id: message_id,
+        tenant_id: tenant,
+        event_type: "demo.customer_created".into(),
+        body: r#"{"type":"demo.customer_created","timestamp":"2026-01-01T00:00:00.000Z","data":{"customer":{"name":"Ada","phone":"+15551234567","email":"ada@example.com"}}}"#.into(),
+        created_at: now,
+        destinations,
         ttl: now.timestamp() + 30 * 24 * 3600,
     };
     ob.store()
@@ -261,6 +392,23 @@ mod tests {
                 .is_ok()
         );
         assert!(MESSAGE_ID.parse::<crate::model::MessageId>().is_ok());
+        assert!(ACTION_MESSAGE_ID.parse::<crate::model::MessageId>().is_ok());
+        for id in [
+            TWILIO_CONNECTION_ID,
+            SENDGRID_CONNECTION_ID,
+            SLACK_CONNECTION_ID,
+            REST_CONNECTION_ID,
+        ] {
+            assert!(id.parse::<crate::model::ConnectionId>().is_ok(), "{id}");
+        }
+        for id in [
+            SMS_ACTION_ID,
+            EMAIL_ACTION_ID,
+            SLACK_ACTION_ID,
+            REST_ACTION_ID,
+        ] {
+            assert!(id.parse::<crate::model::ActionId>().is_ok(), "{id}");
+        }
         for id in [
             GITHUB_INTEGRATION_ID,
             SLACK_INTEGRATION_ID,

@@ -2,18 +2,20 @@
 //! queue messages here, and the worker's dispatcher (in [`crate::delivery`]) decodes them.
 
 use crate::error::DomainError;
-use crate::model::{EndpointId, InboundEventId, IntegrationId, MessageId, TenantId};
+use crate::model::{Destination, EndpointId, InboundEventId, IntegrationId, MessageId, TenantId};
 use crate::queue::OutgoingJob;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Deliver one message to one endpoint.
+/// Deliver one message to one destination (a webhook endpoint or an action). Jobs queued before
+/// actions existed name it `endpoint`, which still reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliverJob {
     pub tenant: TenantId,
     pub message: MessageId,
-    pub endpoint: EndpointId,
+    #[serde(rename = "destination", alias = "endpoint")]
+    pub destination: Destination,
 }
 
 /// Re-send an endpoint's failed deliveries since a time.
@@ -59,15 +61,15 @@ impl Job {
 pub fn deliveries(
     tenant: TenantId,
     message: MessageId,
-    destinations: &[EndpointId],
+    destinations: &[Destination],
 ) -> Result<Vec<OutgoingJob>, DomainError> {
     destinations
         .iter()
-        .map(|&endpoint| {
+        .map(|&destination| {
             Job::Deliver(DeliverJob {
                 tenant,
                 message,
-                endpoint,
+                destination,
             })
             .outgoing(Duration::ZERO)
         })

@@ -1,7 +1,8 @@
 //! Logging: `tracing`, JSON in Lambda (CloudWatch parses it), human-readable for `serve`.
 //! `RUST_LOG` filters; the default is `info`. A JSON line carries the fields of the span it was
 //! logged in (`span`) and of every enclosing span (`spans`): an API request's `request_id`, and
-//! a delivery's `tenant_id`, `message_id` and `endpoint_id` (see [`crate::delivery::JobRunner`]).
+//! a delivery's `tenant_id`, `message_id` and `endpoint_id` (an action's id for an action: the
+//! field keeps its name for log queries written before actions) (see [`crate::delivery::JobRunner`]).
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;

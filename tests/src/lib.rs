@@ -10,6 +10,7 @@
 //! crate needs `tokio` (this crate's test targets have it).
 
 pub mod conformance;
+pub mod fakes;
 pub mod harness;
 pub mod heat;
 pub mod receiver;

@@ -60,7 +60,9 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 }
 
 fn admin_routes() -> Router<AppState> {
-    use admin::{api_keys, audit, connections, events, health, integrations, tenants, webhooks};
+    use admin::{
+        actions, api_keys, audit, connections, events, health, integrations, tenants, webhooks,
+    };
     Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
@@ -109,6 +111,13 @@ fn admin_routes() -> Router<AppState> {
             post(integrations::replay),
         )
         .route("/v1/audit", get(audit::list))
+        .route("/v1/actions", get(actions::list).post(actions::create))
+        .route(
+            "/v1/actions/{id}",
+            get(actions::get)
+                .patch(actions::update)
+                .delete(actions::delete),
+        )
         .route("/v1/providers", get(connections::providers))
         .route(
             "/v1/connections",

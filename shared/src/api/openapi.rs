@@ -1,14 +1,19 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, audit, connections, events, health, integrations, tenants, webhooks};
+use super::admin::{
+    actions, api_keys, audit, connections, events, health, integrations, tenants, webhooks,
+};
+use super::dto::actions::{ActionCreate, ActionUpdate, ActionView};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
 use super::dto::audit::{ActorView, AuditEntryView, FieldChangeView, TargetView};
 use super::dto::connections::{
     ConnectionCreate, ConnectionStatusSchema, ConnectionUpdate, ConnectionView, FieldFormat,
     ProviderFieldView, ProviderId, ProviderList, ProviderView,
 };
-use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
+use super::dto::events::{
+    ActionDeliveryView, DeliveryView, EventPublish, EventResend, EventView, PublishedView,
+};
 use super::dto::integrations::{
     BodyEncodingView, InboundEventSummary, InboundEventView, IntakeAccepted, IntegrationCreate,
     IntegrationUpdate, IntegrationView, ProviderType, RouteInput, RouteView, StatusChangeView,
@@ -20,10 +25,13 @@ use super::dto::webhooks::{
 };
 use super::{intake, pagination, problem, schema};
 use crate::audit::{Action, ActorType, Outcome, TargetType};
+use crate::model::action::ActionKind;
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
-use crate::model::{AuditId, ConnectionId, InboundEventId, IntegrationId, KeyId, Scope, TenantId};
+use crate::model::{
+    ActionId, AuditId, ConnectionId, InboundEventId, IntegrationId, KeyId, Scope, TenantId,
+};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -42,6 +50,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         integrations::delete, integrations::events, integrations::event, integrations::replay,
         connections::providers, connections::list, connections::create, connections::get,
         connections::update, connections::revoke,
+        actions::list, actions::create, actions::get, actions::update, actions::delete,
         intake::receive,
         audit::list,
     ),
@@ -65,6 +74,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         ConnectionId, ProviderId, ProviderList, ProviderView, ProviderFieldView, FieldFormat,
         ConnectionCreate, ConnectionUpdate, ConnectionView, ConnectionStatusSchema,
         pagination::ListResponse<ConnectionView>,
+        ActionId, ActionKind, ActionCreate, ActionUpdate, ActionView, ActionDeliveryView,
+        pagination::ListResponse<ActionView>,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

@@ -2,12 +2,13 @@
 //! domain does not depend on `utoipa`: the API layer describes its types here.
 
 use crate::audit::{Action, ActorType, Outcome, TargetType};
+use crate::model::action::ActionKind;
 use crate::model::api_key::ApiKeyStatus;
 use crate::model::inbound_event::InboundStatus;
 use crate::model::message::{AttemptStatus, DeliveryStatus, ErrorCode};
 use crate::model::{
-    AttemptId, AuditId, ConnectionId, EndpointId, InboundEventId, IntegrationId, KeyId, MessageId,
-    Scope, TenantId,
+    ActionId, AttemptId, AuditId, ConnectionId, EndpointId, InboundEventId, IntegrationId, KeyId,
+    MessageId, Scope, TenantId,
 };
 use serde::Serialize;
 use utoipa::openapi::RefOr;
@@ -39,6 +40,7 @@ macro_rules! enum_schema {
 
 enum_schema!(
     Scope,
+    ActionKind,
     ApiKeyStatus,
     DeliveryStatus,
     AttemptStatus,
@@ -75,7 +77,8 @@ id_schema!(
     IntegrationId,
     InboundEventId,
     AuditId,
-    ConnectionId
+    ConnectionId,
+    ActionId
 );
 
 /// One invalid field of a request (the schema of [`crate::error::FieldError`]).

@@ -93,6 +93,10 @@ actions! {
     ConnectionUpdated => "connection.updated", Succeeded;
     ConnectionRotated => "connection.rotated", Succeeded;
     ConnectionRevoked => "connection.revoked", Succeeded;
+    ActionCreated => "action.created", Succeeded;
+    ActionUpdated => "action.updated", Succeeded;
+    ActionDisabled => "action.disabled", Succeeded;
+    ActionDeleted => "action.deleted", Succeeded;
 }
 
 impl std::fmt::Display for Action {
@@ -204,10 +208,11 @@ pub enum TargetType {
     Integration,
     InboundEvent,
     Connection,
+    Action,
 }
 
 impl TargetType {
-    pub const ALL: [TargetType; 7] = [
+    pub const ALL: [TargetType; 8] = [
         TargetType::Tenant,
         TargetType::ApiKey,
         TargetType::Webhook,
@@ -215,6 +220,7 @@ impl TargetType {
         TargetType::Integration,
         TargetType::InboundEvent,
         TargetType::Connection,
+        TargetType::Action,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -226,6 +232,7 @@ impl TargetType {
             TargetType::Integration => "integration",
             TargetType::InboundEvent => "inbound_event",
             TargetType::Connection => "connection",
+            TargetType::Action => "action",
         }
     }
 }

@@ -75,6 +75,20 @@ impl Snapshot for Integration {
 
 /// A connection shows its non-secret credential fields and its fingerprint (which changes when
 /// the credentials rotate), never a secret.
+impl Snapshot for crate::model::action::Action {
+    fn snapshot(&self) -> Map<String, Value> {
+        object(json!({
+            "connection_id": self.connection_id,
+            "kind": self.kind,
+            "event_types": self.event_types,
+            "template": self.template,
+            "enabled": self.enabled,
+            "rate_limit_per_s": self.rate_limit_per_s,
+            "disabled_reason": self.disabled_reason,
+        }))
+    }
+}
+
 impl Snapshot for Connection {
     fn snapshot(&self) -> Map<String, Value> {
         object(json!({

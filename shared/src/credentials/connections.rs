@@ -11,7 +11,6 @@ use crate::crypto::{CryptoError, Envelope, KeyProvider, envelope};
 use crate::error::{DomainError, Errors, FieldError};
 use crate::model::connection::{Connection, ConnectionStatus};
 use crate::model::{ConnectionId, TenantId};
-use crate::outbound::messages::LIST_SHARDS;
 use crate::ssrf::AddressPolicy;
 use crate::store::versioned::{self, Versioned};
 use crate::store::{
@@ -24,6 +23,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
+
+/// Write shards of a tenant's connection list, like the outbound lists' (16): connections are
+/// its own, so that actions (in `outbound`) can read connections without an import cycle.
+pub const LIST_SHARDS: u128 = 16;
 
 /// What a connection-list cursor's sort key starts with (connection ids).
 pub const CURSOR_PREFIX: &str = "conn_";
@@ -202,6 +205,20 @@ pub async fn create(
     settings: ConnectionSettings,
     audit: &Recorder,
 ) -> Result<Connection, DomainError> {
+    let id = ConnectionId::generate();
+    create_with_id(store, keys, policy, tenant, id, settings, audit).await
+}
+
+/// [`create`] with a known id (the demo's fixed connections).
+pub async fn create_with_id(
+    store: &dyn Store,
+    keys: &dyn KeyProvider,
+    policy: &AddressPolicy,
+    tenant: TenantId,
+    id: ConnectionId,
+    settings: ConnectionSettings,
+    audit: &Recorder,
+) -> Result<Connection, DomainError> {
     let mut errors = Errors::default();
     let provider = errors.take(providers::lookup(&settings.provider));
     let values = match provider {
@@ -218,7 +235,6 @@ pub async fn create(
     let (Some(provider), Some(values)) = (provider, values) else {
         return Err(DomainError::Internal("credentials not checked".into()));
     };
-    let id = ConnectionId::generate();
     let sealing = seal(keys, tenant, id, provider, values).await?;
     let now = Utc::now();
     let connection = Connection {

@@ -131,6 +131,20 @@ impl DeliveryClient {
         body: Bytes,
         timeout: Duration,
     ) -> SendResult {
+        self.send(http::Method::POST, url, headers, body, timeout)
+            .await
+    }
+
+    /// Sends `method` with `body` to `url` (actions' provider requests), never taking longer
+    /// than `timeout`. Same guard, pool and bounded read as [`Self::post`].
+    pub async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> SendResult {
         let started = Instant::now();
         let fail = |code: ErrorCode, message: String| SendResult {
             status: None,
@@ -161,7 +175,7 @@ impl DeliveryClient {
         let exchange = async {
             let response = self
                 .http
-                .post(parsed)
+                .request(method, parsed)
                 .headers(headers)
                 .body(body)
                 .send()

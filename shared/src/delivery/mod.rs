@@ -7,7 +7,9 @@
 //! update when the endpoint is rate limited). Endpoints, just-published messages and decrypted
 //! signing secrets come from memory (see [`crate::outbound`]): no KMS call per delivery.
 
+mod action;
 pub mod client;
+pub mod provider;
 mod runner;
 pub mod schedule;
 
@@ -18,7 +20,7 @@ use crate::jobs::{DeliverJob, Job};
 use crate::metrics::DeliveryOutcome;
 use crate::model::endpoint::Endpoint;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
-use crate::model::{AttemptId, EndpointId, MessageId, TenantId};
+use crate::model::{AttemptId, Destination, EndpointId, MessageId, TenantId};
 use crate::outbound::{Outbound, endpoints, messages, publish};
 use crate::queue::Outcome;
 use crate::signing::standard::signature_header;
@@ -28,6 +30,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use client::{DeliveryClient, SendResult};
 use http::{HeaderMap, HeaderName, HeaderValue};
+use provider::{ProviderUrls, Verdict};
 use schedule::RetrySchedule;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -57,6 +60,8 @@ pub struct DeliverySettings {
     pub disable_after: Duration,
     /// How long events, deliveries and attempts are kept (`SWITCHBOARD_RETENTION_DAYS`, 30).
     pub retention: Duration,
+    /// Where actions' providers are (`SWITCHBOARD_{TWILIO,SENDGRID,SLACK}_BASE_URL`).
+    pub providers: ProviderUrls,
 }
 
 impl Default for DeliverySettings {
@@ -66,6 +71,7 @@ impl Default for DeliverySettings {
             schedule: RetrySchedule::default(),
             disable_after: Duration::from_secs(5 * 24 * 3600),
             retention: Duration::from_secs(30 * 24 * 3600),
+            providers: ProviderUrls::default(),
         }
     }
 }
@@ -77,6 +83,7 @@ pub struct Engine {
     client: DeliveryClient,
     schedule: RetrySchedule,
     disable_after: Duration,
+    providers: ProviderUrls,
 }
 
 impl Engine {
@@ -89,6 +96,7 @@ impl Engine {
             outbound,
             schedule: settings.schedule.clone(),
             disable_after: settings.disable_after,
+            providers: settings.providers.clone(),
         })
     }
 
@@ -123,79 +131,148 @@ impl Engine {
     }
 
     async fn try_deliver(&self, job: &DeliverJob) -> Result<Outcome, DomainError> {
+        match job.destination {
+            Destination::Webhook(id) => self.deliver_webhook(job, id).await,
+            Destination::Action(id) => self.deliver_action(job, id).await,
+        }
+    }
+
+    async fn deliver_webhook(
+        &self,
+        job: &DeliverJob,
+        endpoint_id: EndpointId,
+    ) -> Result<Outcome, DomainError> {
+        let ob = self.outbound.as_ref();
+        let Some(endpoint) = ob.endpoint(job.tenant, endpoint_id).await? else {
+            self.skip(job.message, job.destination, "endpoint deleted")
+                .await?;
+            return Ok(Outcome::Done);
+        };
+        if !endpoint.enabled {
+            self.skip(job.message, job.destination, "endpoint disabled")
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        let limits = Limits {
+            max_attempts: endpoint.max_attempts,
+            rate_limit_per_s: endpoint.rate_limit_per_s,
+            timeout: Duration::from_millis(u64::from(endpoint.timeout_ms)),
+        };
+        let sent = self
+            .attempt(job, &limits, |message, timeout| {
+                let endpoint = &endpoint;
+                async move {
+                    let result = self.send(endpoint, &message, timeout).await?;
+                    let verdict = if result.succeeded() {
+                        Verdict::Succeeded
+                    } else if result.status == Some(410) {
+                        Verdict::Disable("the endpoint answered 410 Gone".into())
+                    } else {
+                        Verdict::Retry
+                    };
+                    Ok((result, verdict))
+                }
+            })
+            .await?;
+        let (outcome, verdict, now) = match sent {
+            Attempted::NotSent(outcome) => return Ok(outcome),
+            Attempted::Sent(outcome, verdict, now) => (outcome, verdict, now),
+        };
+        match verdict {
+            Verdict::Disable(reason) => self.disable(&endpoint, &reason).await?,
+            Verdict::Succeeded => self.note_success(&endpoint).await?,
+            Verdict::Retry | Verdict::Final => self.note_failure(&endpoint, now).await?,
+        }
+        Ok(outcome)
+    }
+
+    /// The part every destination shares: the recorded state read (a finished delivery is not
+    /// sent again), the rate limit, one send, the attempt and new state recorded together, the
+    /// retry scheduled.
+    async fn attempt<F, Fut>(
+        &self,
+        job: &DeliverJob,
+        limits: &Limits,
+        send: F,
+    ) -> Result<Attempted, DomainError>
+    where
+        F: FnOnce(Arc<Message>, Duration) -> Fut,
+        Fut: std::future::Future<Output = Result<(SendResult, Verdict), DomainError>>,
+    {
         let ob = self.outbound.as_ref();
         let store = ob.store();
         let DeliverJob {
             tenant,
             message: message_id,
-            endpoint: endpoint_id,
+            destination,
         } = *job;
-        let Some(endpoint) = ob.endpoint(tenant, endpoint_id).await? else {
-            self.skip(message_id, endpoint_id, "endpoint deleted")
-                .await?;
-            return Ok(Outcome::Done);
-        };
-        if !endpoint.enabled {
-            self.skip(message_id, endpoint_id, "endpoint disabled")
-                .await?;
-            return Ok(Outcome::Done);
-        }
         let Some(message) = ob.message(tenant, message_id).await? else {
             ob.metrics().delivery(DeliveryOutcome::Expired);
-            return Ok(Outcome::Dead(
+            return Ok(Attempted::NotSent(Outcome::Dead(
                 "the event expired before it could be delivered".into(),
-            ));
+            )));
         };
-        let previous = messages::get_delivery(store, message_id, endpoint_id).await?;
+        let previous = messages::get_delivery(store, message_id, destination).await?;
         match previous.as_ref().map(|d| (d.status, d.attempts)) {
             // A redelivered job whose outcome is already recorded.
             Some((DeliveryStatus::Succeeded | DeliveryStatus::Failed, _)) => {
                 ob.metrics().delivery(DeliveryOutcome::Duplicate);
-                return Ok(Outcome::Done);
+                return Ok(Attempted::NotSent(Outcome::Done));
             }
-            Some((_, attempts)) if attempts >= endpoint.max_attempts => {
+            Some((_, attempts)) if attempts >= limits.max_attempts => {
                 ob.metrics().delivery(DeliveryOutcome::Failed);
-                return Ok(Outcome::Dead(format!("gave up after {attempts} attempts")));
+                return Ok(Attempted::NotSent(Outcome::Dead(format!(
+                    "gave up after {attempts} attempts"
+                ))));
             }
             _ => {}
         }
-        if let Some(wait) = self.rate_limited(&endpoint).await? {
+        if let Some(wait) = self
+            .rate_limited(destination, limits.rate_limit_per_s)
+            .await?
+        {
             // A fresh job, so waiting does not use up the queue's receive count.
             ob.enqueue(vec![Job::Deliver(*job).outgoing(wait)?]).await?;
             ob.metrics().delivery(DeliveryOutcome::Deferred);
-            return Ok(Outcome::Done);
+            return Ok(Attempted::NotSent(Outcome::Done));
         }
         let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
-        let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
-        let result = self.send(&endpoint, &message, timeout).await?;
+        let (result, verdict) = send(Arc::clone(&message), limits.timeout).await?;
         let now = Utc::now();
-        let gone = result.status == Some(410);
-        let (status, outcome, next_at) = if result.succeeded() {
-            (DeliveryStatus::Succeeded, Outcome::Done, None)
-        } else if gone {
-            (DeliveryStatus::Failed, Outcome::Done, None)
-        } else if attempt_no >= endpoint.max_attempts {
-            (
+        let (status, outcome, next_at) = match &verdict {
+            Verdict::Succeeded => (DeliveryStatus::Succeeded, Outcome::Done, None),
+            Verdict::Final | Verdict::Disable(_) => (DeliveryStatus::Failed, Outcome::Done, None),
+            Verdict::Retry if attempt_no >= limits.max_attempts => (
                 DeliveryStatus::Failed,
                 Outcome::Dead(format!("gave up after {attempt_no} attempts")),
                 None,
-            )
-        } else {
-            let wait = self.schedule.delay(
-                attempt_no + 1,
-                result
-                    .retry_after
-                    .filter(|_| matches!(result.status, Some(429 | 503))),
-            );
-            (
-                DeliveryStatus::Retrying,
-                Outcome::RetryAfter(wait),
-                Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)),
-            )
+            ),
+            Verdict::Retry => {
+                let wait = self.schedule.delay(
+                    attempt_no + 1,
+                    result
+                        .retry_after
+                        .filter(|_| matches!(result.status, Some(429 | 503))),
+                );
+                (
+                    DeliveryStatus::Retrying,
+                    Outcome::RetryAfter(wait),
+                    Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)),
+                )
+            }
         };
-        let attempt = attempt_record(&message, &endpoint, attempt_no, &result, next_at, now);
+        let succeeded = verdict == Verdict::Succeeded;
+        let attempt = attempt_record(
+            &message,
+            destination,
+            attempt_no,
+            &result,
+            succeeded,
+            next_at,
+            now,
+        );
         let delivery = Delivery {
-            endpoint_id,
+            destination,
             status,
             attempts: attempt_no,
             last_status_code: result.status,
@@ -205,35 +282,43 @@ impl Engine {
         };
         messages::record_attempt(store, &attempt, &delivery, ob.expiry()).await?;
         ob.metrics().attempt(status.into(), result.duration);
-        tracing::info!(%tenant, message_id = %message_id, endpoint_id = %endpoint_id, attempt = attempt_no,
+        tracing::info!(%tenant, message_id = %message_id, destination = %destination, attempt = attempt_no,
         status = ?result.status, error = ?result.error.as_ref().map(|(c, _)| c), "delivery attempt");
-        if gone {
-            self.disable(&endpoint, "the endpoint answered 410 Gone")
-                .await?;
-        } else if result.succeeded() {
-            self.note_success(&endpoint).await?;
-        } else {
-            self.note_failure(&endpoint, now).await?;
-        }
-        Ok(outcome)
+        Ok(Attempted::Sent(outcome, verdict, now))
     }
+}
+
+/// Whether [`Engine::attempt`] sent anything, and the job's outcome.
+enum Attempted {
+    /// Nothing sent (a duplicate, deferred by the rate limit, expired, given up).
+    NotSent(Outcome),
+    /// One attempt made and recorded.
+    Sent(Outcome, Verdict, DateTime<Utc>),
+}
+
+/// What bounds one destination's deliveries.
+struct Limits {
+    max_attempts: u32,
+    rate_limit_per_s: Option<u32>,
+    timeout: Duration,
 }
 
 fn attempt_record(
     message: &Message,
-    endpoint: &Endpoint,
+    destination: Destination,
     attempt_no: u32,
     result: &SendResult,
+    succeeded: bool,
     next_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Attempt {
     Attempt {
         id: AttemptId::generate(),
         message_id: message.id,
-        endpoint_id: endpoint.id,
+        destination,
         event_type: message.event_type.clone(),
         attempt: attempt_no,
-        status: if result.succeeded() {
+        status: if succeeded {
             AttemptStatus::Succeeded
         } else {
             AttemptStatus::Failed
@@ -294,8 +379,12 @@ impl Engine {
 
     /// `Some(wait)` when the endpoint has used up this second's deliveries. The window counter lives
     /// in the store, so the limit holds across every worker and Lambda instance.
-    async fn rate_limited(&self, endpoint: &Endpoint) -> Result<Option<Duration>, DomainError> {
-        let Some(limit) = endpoint.rate_limit_per_s else {
+    async fn rate_limited(
+        &self,
+        destination: Destination,
+        limit: Option<u32>,
+    ) -> Result<Option<Duration>, DomainError> {
+        let Some(limit) = limit else {
             return Ok(None);
         };
         let now_ms = Utc::now().timestamp_millis();
@@ -304,7 +393,7 @@ impl Engine {
             .outbound
             .store()
             .update(
-                &ItemKey::new(format!("RL#{}", endpoint.id), second.to_string()),
+                &ItemKey::new(format!("RL#{destination}"), second.to_string()),
                 &Update {
                     add: vec![("n".into(), 1)],
                     set: vec![("ttl".into(), json!(second + 120))],
@@ -330,11 +419,11 @@ impl Engine {
     async fn skip(
         &self,
         message: MessageId,
-        endpoint: EndpointId,
+        destination: Destination,
         why: &str,
     ) -> Result<(), DomainError> {
         let delivery = Delivery::unattempted(
-            endpoint,
+            destination,
             DeliveryStatus::Skipped,
             Some(why.to_owned()),
             Utc::now(),
@@ -429,7 +518,7 @@ impl Engine {
         body: json!({"type": "webhook.test", "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                      "data": {"endpoint_id": endpoint_id}}).to_string(),
         created_at: now,
-        destinations: vec![endpoint_id],
+        destinations: vec![Destination::Webhook(endpoint_id)],
         ttl: ob.expiry(),
     };
         let changes = vec![crate::audit::snapshot::set("event_id", id)];
@@ -445,9 +534,17 @@ impl Engine {
             .await?;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
         let result = self.send(&endpoint, &message, timeout).await?;
-        let attempt = attempt_record(&message, &endpoint, 1, &result, None, Utc::now());
+        let attempt = attempt_record(
+            &message,
+            Destination::Webhook(endpoint_id),
+            1,
+            &result,
+            result.succeeded(),
+            None,
+            Utc::now(),
+        );
         let delivery = Delivery {
-            endpoint_id,
+            destination: Destination::Webhook(endpoint_id),
             status: if result.succeeded() {
                 DeliveryStatus::Succeeded
             } else {
@@ -467,9 +564,9 @@ impl Engine {
     /// gave up on it, or the event expired), so the event's status tells the truth.
     pub async fn mark_dead(&self, job: &DeliverJob, reason: &str) -> Result<(), DomainError> {
         let ob = self.outbound.as_ref();
-        let previous = messages::get_delivery(ob.store(), job.message, job.endpoint).await?;
+        let previous = messages::get_delivery(ob.store(), job.message, job.destination).await?;
         let mut delivery = previous.unwrap_or_else(|| {
-            Delivery::unattempted(job.endpoint, DeliveryStatus::Failed, None, Utc::now())
+            Delivery::unattempted(job.destination, DeliveryStatus::Failed, None, Utc::now())
         });
         delivery.status = DeliveryStatus::Failed;
         delivery.last_error = Some(reason.to_owned());

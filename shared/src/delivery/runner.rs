@@ -53,7 +53,7 @@ impl JobRunner {
         if let Outcome::Dead(reason) = &outcome
             && let Err(e) = self.engine.mark_dead(job, reason).await
         {
-            tracing::warn!(error = %e, message_id = %job.message, endpoint_id = %job.endpoint,
+            tracing::warn!(error = %e, message_id = %job.message, endpoint_id = %job.destination,
                 "could not record a dead delivery; the job will come back");
             return Outcome::RetryAfter(super::store_down_backoff(received.receive_count));
         }
@@ -73,7 +73,7 @@ impl JobHandler for JobRunner {
             Ok(Job::Deliver(deliver)) => {
                 // Every log line of the delivery (engine, client, bookkeeping) carries these.
                 let span = tracing::info_span!("delivery", tenant_id = %deliver.tenant,
-                    message_id = %deliver.message, endpoint_id = %deliver.endpoint, job_id = %job.id);
+                    message_id = %deliver.message, endpoint_id = %deliver.destination, job_id = %job.id);
                 self.deliver(&deliver, job).instrument(span).await
             }
             Ok(Job::Recover(recovery)) => {

@@ -139,6 +139,12 @@ define_id!(
     "conn"
 );
 define_id!(
+    /// A connection-backed destination (an action: an SMS, an e-mail, a Slack message, a REST
+    /// call fired from events).
+    ActionId,
+    "act"
+);
+define_id!(
     /// One delivery attempt.
     AttemptId,
     "atm"

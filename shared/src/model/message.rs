@@ -2,7 +2,7 @@
 
 use super::endpoint::validate_event_type;
 use super::event_data;
-use super::{AttemptId, EndpointId, MessageId, TenantId};
+use super::{AttemptId, Destination, MessageId, TenantId};
 use crate::error::{DomainError, Errors, FieldError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,8 @@ pub struct Message {
     /// The JSON body POSTed to endpoints: `{"type", "timestamp", "data"}`. Signed as is.
     pub body: String,
     pub created_at: DateTime<Utc>,
-    pub destinations: Vec<EndpointId>,
+    /// Webhook endpoints and actions, each one delivery (stored as their ids).
+    pub destinations: Vec<Destination>,
     pub ttl: i64,
 }
 
@@ -146,7 +147,9 @@ impl DeliveryStatus {
 /// The delivery state of one message to one destination, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
-    pub endpoint_id: EndpointId,
+    /// The endpoint or action (named `endpoint_id` in the store since before actions).
+    #[serde(rename = "endpoint_id")]
+    pub destination: Destination,
     pub status: DeliveryStatus,
     pub attempts: u32,
     pub last_status_code: Option<u16>,
@@ -158,13 +161,13 @@ pub struct Delivery {
 impl Delivery {
     /// A delivery in `status` with no attempt behind it (pending, reset, skipped).
     pub fn unattempted(
-        endpoint_id: EndpointId,
+        destination: Destination,
         status: DeliveryStatus,
         why: Option<String>,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
-            endpoint_id,
+            destination,
             status,
             attempts: 0,
             last_status_code: None,
@@ -204,14 +207,25 @@ pub enum ErrorCode {
     BlockedAddress,
     /// The receiver answered with a non-2xx status.
     HttpStatus,
+    /// An action's connection was revoked: nothing to send with; not retried.
+    ConnectionRevoked,
+    /// An action's template could not be rendered for the event (an undefined variable):
+    /// nothing was sent; not retried.
+    Template,
+    /// The provider refused the request for good (Slack `invalid_payload`, `invalid_token`…);
+    /// not retried.
+    Rejected,
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 7] = [
         Self::Timeout,
         Self::Connection,
         Self::BlockedAddress,
         Self::HttpStatus,
+        Self::ConnectionRevoked,
+        Self::Template,
+        Self::Rejected,
     ];
 }
 
@@ -220,7 +234,9 @@ impl ErrorCode {
 pub struct Attempt {
     pub id: AttemptId,
     pub message_id: MessageId,
-    pub endpoint_id: EndpointId,
+    /// The endpoint or action (named `endpoint_id` in the store since before actions).
+    #[serde(rename = "endpoint_id")]
+    pub destination: Destination,
     pub event_type: String,
     /// 1 for the first attempt of this message to this endpoint.
     pub attempt: u32,

@@ -1,7 +1,9 @@
 //! The records Switchboard keeps, the ids that name them, and the checks on what users send.
 
+pub mod action;
 pub mod api_key;
 pub mod connection;
+pub mod destination;
 pub mod endpoint;
 pub mod event_data;
 pub mod ids;
@@ -12,6 +14,7 @@ pub mod scope;
 pub mod tenant;
 pub mod text;
 
+pub use destination::Destination;
 pub use ids::*;
 pub use scope::Scope;
 

@@ -17,7 +17,7 @@
 
 use crate::error::DomainError;
 use crate::model::message::{Attempt, AttemptStatus, Delivery, DeliveryStatus, Message};
-use crate::model::{AttemptId, EndpointId, MessageId, TenantId};
+use crate::model::{AttemptId, Destination, MessageId, TenantId};
 use crate::store::{
     Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, TxOp, from_item,
     query_kept_shards, query_records, query_shards, to_item,
@@ -46,16 +46,16 @@ pub fn message_item(message: &Message) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-pub fn delivery_key(message: MessageId, endpoint: EndpointId) -> ItemKey {
-    ItemKey::new(format!("MSG#{message}"), format!("DLV#{endpoint}"))
+pub fn delivery_key(message: MessageId, destination: Destination) -> ItemKey {
+    ItemKey::new(format!("MSG#{message}"), format!("DLV#{destination}"))
 }
 
-fn attempt_partition(endpoint: EndpointId, shard: u128) -> String {
-    format!("ATM#{endpoint}#{shard:02}")
+fn attempt_partition(destination: Destination, shard: u128) -> String {
+    format!("ATM#{destination}#{shard:02}")
 }
 
-fn attempt_key(endpoint: EndpointId, attempt: AttemptId) -> ItemKey {
-    let partition = attempt_partition(endpoint, shard(attempt.ulid()));
+fn attempt_key(destination: Destination, attempt: AttemptId) -> ItemKey {
+    let partition = attempt_partition(destination, shard(attempt.ulid()));
     ItemKey::new(partition, attempt.to_string())
 }
 
@@ -96,10 +96,10 @@ pub async fn get_message(
 pub async fn get_delivery(
     store: &dyn Store,
     message: MessageId,
-    endpoint: EndpointId,
+    destination: Destination,
 ) -> Result<Option<Delivery>, DomainError> {
     Ok(store
-        .get(&delivery_key(message, endpoint))
+        .get(&delivery_key(message, destination))
         .await?
         .map(from_item)
         .transpose()?)
@@ -133,10 +133,10 @@ pub async fn record_attempt(
     delivery: &Delivery,
     ttl: i64,
 ) -> Result<(), DomainError> {
-    let mut attempt_item = to_item(&attempt_key(attempt.endpoint_id, attempt.id), attempt)?;
+    let mut attempt_item = to_item(&attempt_key(attempt.destination, attempt.id), attempt)?;
     attempt_item.insert("ttl".into(), json!(ttl));
     let mut delivery_item = to_item(
-        &delivery_key(attempt.message_id, delivery.endpoint_id),
+        &delivery_key(attempt.message_id, delivery.destination),
         delivery,
     )?;
     delivery_item.insert("ttl".into(), json!(ttl));
@@ -162,7 +162,7 @@ pub async fn put_delivery(
     delivery: &Delivery,
     ttl: i64,
 ) -> Result<(), DomainError> {
-    let mut item = to_item(&delivery_key(message, delivery.endpoint_id), delivery)?;
+    let mut item = to_item(&delivery_key(message, delivery.destination), delivery)?;
     item.insert("ttl".into(), json!(ttl));
     store.put(item, None).await?;
     Ok(())
@@ -174,7 +174,7 @@ pub async fn put_delivery(
 /// previous page.
 pub async fn attempts(
     store: &dyn Store,
-    endpoint: EndpointId,
+    endpoint: Destination,
     limit: usize,
     after: Option<String>,
     status: Option<AttemptStatus>,
@@ -196,7 +196,7 @@ pub async fn attempts(
 pub async fn reset_deliveries(
     store: &dyn Store,
     message: MessageId,
-    targets: &[EndpointId],
+    targets: &[Destination],
     ttl: i64,
 ) -> Result<(), DomainError> {
     let now = chrono::Utc::now();
@@ -214,7 +214,7 @@ pub async fn reset_deliveries(
 pub async fn reset_deliveries_with(
     store: &dyn Store,
     message: MessageId,
-    targets: &[EndpointId],
+    targets: &[Destination],
     ttl: i64,
     first: TxOp,
 ) -> Result<(), DomainError> {
@@ -317,7 +317,7 @@ pub async fn list_events(
             let unrecorded = message
                 .destinations
                 .iter()
-                .any(|dest| !recorded.iter().any(|d| d.endpoint_id == *dest));
+                .any(|dest| !recorded.iter().any(|d| d.destination == *dest));
             if filter.status.is_some_and(|s| {
                 !(recorded.iter().any(|d| d.status == s)
                     || (s == DeliveryStatus::Pending && unrecorded))

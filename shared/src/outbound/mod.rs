@@ -16,7 +16,12 @@
 //! | attempt | `ATM#ep_…#00`–`#15` | `atm_…` | attempt log of an endpoint, newest first |
 //! | idempotency | `IDEM#ten_…#<sha256 of key>` | `IDEM` | 24 h replay of a publish |
 //! | rate window | `RL#ep_…` | epoch second | per-endpoint rate limit across workers |
+//! | action | `TEN#ten_…` | `ACT#act_…` | CRUD, subscription matching (all of a tenant's, cached) |
+//!
+//! An action's deliveries and attempts are keyed like an endpoint's, by its id
+//! (`DLV#act_…`, `ATM#act_…#00`–`#15`).
 
+pub mod actions;
 pub mod endpoints;
 pub mod headers;
 pub mod messages;
@@ -26,9 +31,10 @@ pub mod recover;
 use crate::crypto::{EncryptionContext, KeyProvider, envelope};
 use crate::error::DomainError;
 use crate::metrics::Metrics;
+use crate::model::action::Action;
 use crate::model::endpoint::{Endpoint, HeaderValues, StoredSecret};
 use crate::model::message::Message;
-use crate::model::{EndpointId, MessageId, TenantId};
+use crate::model::{ActionId, EndpointId, MessageId, TenantId};
 use crate::queue::{OutgoingJob, Queue};
 use crate::signing::standard::SigningKey;
 use crate::store::Store;
@@ -68,6 +74,7 @@ pub struct Outbound {
     /// The most live endpoints a tenant may have: every event fans out to all of them.
     max_endpoints: usize,
     endpoints: Cache<TenantId, Arc<Vec<Arc<Endpoint>>>>,
+    actions: Cache<TenantId, Arc<Vec<Arc<Action>>>>,
     secrets: Cache<(EndpointId, String), SigningKey>,
     /// Opened custom headers by endpoint and sealing id, like `secrets`.
     headers: Cache<(EndpointId, String), Arc<HeaderValues>>,
@@ -90,6 +97,10 @@ impl Outbound {
             retention,
             max_endpoints: DEFAULT_MAX_ENDPOINTS,
             endpoints: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ENDPOINT_CACHE_TTL)
+                .build(),
+            actions: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ENDPOINT_CACHE_TTL)
                 .build(),
@@ -191,6 +202,50 @@ impl Outbound {
             Err(DomainError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The actions of `tenant` (enabled or not), cached like endpoints.
+    pub async fn tenant_actions(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Arc<Vec<Arc<Action>>>, DomainError> {
+        if let Some(found) = self.actions.get(&tenant) {
+            return Ok(found);
+        }
+        let loaded = Arc::new(
+            actions::all(self.store(), tenant)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        );
+        self.actions.insert(tenant, Arc::clone(&loaded));
+        Ok(loaded)
+    }
+
+    /// One action, from the tenant cache when possible.
+    pub async fn action(
+        &self,
+        tenant: TenantId,
+        id: ActionId,
+    ) -> Result<Option<Arc<Action>>, DomainError> {
+        let cached = self.tenant_actions(tenant).await?;
+        if let Some(a) = cached.iter().find(|a| a.id == id) {
+            return Ok(Some(Arc::clone(a)));
+        }
+        match actions::get(self.store(), tenant, id).await {
+            Ok(a) => {
+                self.evict_actions(tenant);
+                Ok(Some(Arc::new(a)))
+            }
+            Err(DomainError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Forgets a tenant's cached actions (after this process changed one).
+    pub fn evict_actions(&self, tenant: TenantId) {
+        self.actions.invalidate(&tenant);
     }
 
     /// Forgets a tenant's cached endpoints (after this process changed one).

@@ -8,7 +8,7 @@ use crate::audit::{Action, Recorder, Target, TargetType};
 use crate::error::DomainError;
 use crate::jobs;
 use crate::model::message::{Message, NewEvent, Published};
-use crate::model::{EndpointId, MessageId, TenantId};
+use crate::model::{Destination, EndpointId, MessageId, TenantId};
 use crate::store::{Condition, StoreError, TxOp, from_item, to_item};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -54,10 +54,18 @@ async fn publish_raw(
     idempotency: Option<(&str, &str)>,
 ) -> Result<Published, DomainError> {
     let endpoints = ob.tenant_endpoints(tenant).await?;
-    let destinations: Vec<EndpointId> = endpoints
+    let actions = ob.tenant_actions(tenant).await?;
+    // Webhooks and actions alike: one delivery per matching destination, on the same engine.
+    let destinations: Vec<Destination> = endpoints
         .iter()
         .filter(|e| e.enabled && e.subscribes_to(event_type))
-        .map(|e| e.id)
+        .map(|e| Destination::Webhook(e.id))
+        .chain(
+            actions
+                .iter()
+                .filter(|a| a.enabled && a.subscribes_to(event_type))
+                .map(|a| Destination::Action(a.id)),
+        )
         .collect();
     let id = MessageId::generate();
     // The event's time is its id's, so `GET /v1/events?until=<created_at>` finds it.
@@ -172,8 +180,10 @@ pub async fn resend(
     let message = messages::get_message(ob.store(), tenant, id)
         .await?
         .ok_or(DomainError::NotFound("event"))?;
-    let targets: Vec<EndpointId> = match only {
-        Some(e) if message.destinations.contains(&e) => vec![e],
+    let targets: Vec<Destination> = match only {
+        Some(e) if message.destinations.contains(&Destination::Webhook(e)) => {
+            vec![Destination::Webhook(e)]
+        }
         Some(_) => {
             return Err(DomainError::invalid(
                 "endpoint_id",
@@ -182,7 +192,7 @@ pub async fn resend(
         }
         None => message.destinations.clone(),
     };
-    let changes = vec![set("endpoint_ids", &targets)];
+    let changes = vec![set("destination_ids", &targets)];
     let target = Target::new(TargetType::Event, id);
     let entry = audit.op(tenant, Action::EventResent, target, changes)?;
     messages::reset_deliveries_with(ob.store(), id, &targets, ob.expiry(), entry).await?;

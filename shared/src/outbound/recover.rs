@@ -8,7 +8,7 @@ use crate::audit::{Action, Recorder};
 use crate::error::DomainError;
 use crate::jobs::{self, Job, RecoverJob};
 use crate::model::message::{AttemptStatus, DeliveryStatus};
-use crate::model::{EndpointId, TenantId};
+use crate::model::{Destination, EndpointId, TenantId};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -55,7 +55,8 @@ pub async fn run(ob: &Outbound, job: &RecoverJob) -> Result<usize, DomainError> 
     let mut requeued = 0;
     let mut after = None;
     'pages: loop {
-        let (page, last) = messages::attempts(store, job.endpoint, 250, after, None).await?;
+        let (page, last) =
+            messages::attempts(store, Destination::Webhook(job.endpoint), 250, after, None).await?;
         for attempt in page {
             if attempt.created_at < job.since {
                 break 'pages;
@@ -63,9 +64,14 @@ pub async fn run(ob: &Outbound, job: &RecoverJob) -> Result<usize, DomainError> 
             if attempt.status != AttemptStatus::Failed || !seen.insert(attempt.message_id) {
                 continue;
             }
-            let state = messages::get_delivery(store, attempt.message_id, job.endpoint).await?;
+            let state = messages::get_delivery(
+                store,
+                attempt.message_id,
+                Destination::Webhook(job.endpoint),
+            )
+            .await?;
             if state.is_some_and(|d| d.status == DeliveryStatus::Failed) {
-                let targets = [job.endpoint];
+                let targets = [Destination::Webhook(job.endpoint)];
                 messages::reset_deliveries(store, attempt.message_id, &targets, ob.expiry())
                     .await?;
                 ob.enqueue(jobs::deliveries(job.tenant, attempt.message_id, &targets)?)

@@ -665,6 +665,55 @@ async fn every_write_route_leaves_exactly_one_entry(backend: Backend) {
         )
         .await;
     }
+    // Actions on that connection: created, updated, deleted.
+    let action = log
+        .write(
+            ("POST", "/v1/actions"),
+            "/v1/actions",
+            &admin,
+            Some(json!({"connection_id": conn_id, "kind": "sendgrid_email",
+                        "event_types": ["order.*"],
+                        "template": {"to": "{{ event.data.email }}", "from": "shop@example.com",
+                                     "subject": "Order {{ event.id }}", "text": "Thanks"}})),
+            StatusCode::CREATED,
+            |r| Expect {
+                action: "action.created",
+                target_type: "action",
+                target_id: str_of(r, "/id"),
+                actor: me(),
+            },
+        )
+        .await;
+    let action_id = str_of(&action, "/id");
+    let action_path = format!("/v1/actions/{action_id}");
+    log.write(
+        ("PATCH", "/v1/actions/{id}"),
+        &action_path,
+        &admin,
+        Some(json!({"enabled": false})),
+        StatusCode::OK,
+        |_| Expect {
+            action: "action.updated",
+            target_type: "action",
+            target_id: action_id.clone(),
+            actor: me(),
+        },
+    )
+    .await;
+    log.write(
+        ("DELETE", "/v1/actions/{id}"),
+        &action_path,
+        &admin,
+        None,
+        StatusCode::NO_CONTENT,
+        |_| Expect {
+            action: "action.deleted",
+            target_type: "action",
+            target_id: action_id.clone(),
+            actor: me(),
+        },
+    )
+    .await;
     log.write(
         ("DELETE", "/v1/connections/{id}"),
         &conn_path,

@@ -54,6 +54,10 @@ const SQS_SAMPLES: &[&str] = &[
     "delivery-undeliverable-jobs.json",
     "delivery-deliver-success.json",
     "delivery-deliver-retry.json",
+    "delivery-action-twilio-sms.json",
+    "delivery-action-sendgrid-email.json",
+    "delivery-action-slack-message.json",
+    "delivery-action-http-request.json",
 ];
 
 fn event_files() -> BTreeMap<String, String> {
@@ -351,4 +355,97 @@ async fn sqs_delivery_failure_is_reported_for_retry() {
         "the failed delivery stays on the queue"
     );
     assert_eq!(receiver.seen("demo-retry").len(), 1);
+}
+
+/// Drives one action sample (`delivery-action-*`) through the delivery handler on a fresh app
+/// whose provider URLs point at loopback fakes that accept the demo credentials; returns the
+/// batch response and the fakes.
+async fn drive_action_sqs(
+    name: &str,
+) -> (
+    aws_lambda_events::event::sqs::SqsBatchResponse,
+    switchboard_tests::fakes::Fakes,
+) {
+    use switchboard::delivery::provider::ProviderUrls;
+    use switchboard_tests::fakes::Fakes;
+    let fakes = Fakes::start().await;
+    fakes.accept(
+        "twilio",
+        format!("{}:{}", demo::TWILIO_ACCOUNT_SID, demo::TWILIO_AUTH_TOKEN),
+    );
+    fakes.accept("sendgrid", demo::SENDGRID_API_KEY.to_owned());
+    fakes.accept("rest", demo::REST_AUTH_VALUE.to_owned());
+    let mut settings = switchboard_tests::test_settings(None);
+    settings.delivery.providers = ProviderUrls {
+        twilio: fakes.base.clone(),
+        sendgrid: fakes.base.clone(),
+        slack: fakes.base.clone(),
+        generic_rest: Some(fakes.base.clone()),
+    };
+    let test_app = switchboard_tests::app_with(Backend::Sqlite, settings).await;
+    demo::seed(test_app.app.store.as_ref()).await.expect("seed");
+    demo::seed_actions(&test_app.app.outbound, test_app.app.delivery.policy())
+        .await
+        .expect("seed actions");
+    let queue = sqs_queue().await;
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&event_files()[name]).expect("SQS event");
+    let response = handle_sqs_batch(&queue, test_app.app.job_handler().as_ref(), event).await;
+    (response, fakes)
+}
+
+/// What a test expects of one request a fake saw.
+type SeenCheck = dyn Fn(&switchboard_tests::fakes::Seen);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_action_jobs_reach_each_provider_once_rendered() {
+    let cases: [(&str, &str, &SeenCheck); 4] = [
+        ("delivery-action-twilio-sms.json", "/2010-04-01/", &|seen| {
+            let form: BTreeMap<String, String> =
+                form_urlencoded::parse(&seen.body).into_owned().collect();
+            assert_eq!(form["To"], "+15551234567");
+            assert_eq!(
+                form["Body"],
+                format!("Hello Ada, event {}", demo::ACTION_MESSAGE_ID)
+            );
+        }),
+        (
+            "delivery-action-sendgrid-email.json",
+            "/v3/mail/send",
+            &|seen| {
+                let body: serde_json::Value = serde_json::from_slice(&seen.body).expect("json");
+                assert_eq!(
+                    body["personalizations"][0]["to"][0]["email"],
+                    "ada@example.com"
+                );
+                assert_eq!(body["subject"], "Hello Ada");
+            },
+        ),
+        (
+            "delivery-action-slack-message.json",
+            "/services/",
+            &|seen| {
+                let body: serde_json::Value = serde_json::from_slice(&seen.body).expect("json");
+                assert_eq!(body["text"], "demo.customer_created for Ada");
+            },
+        ),
+        ("delivery-action-http-request.json", "/demo-api/", &|seen| {
+            assert_eq!(seen.path, "/demo-api/customers/Ada");
+            assert_eq!(
+                switchboard_tests::fakes::header(&seen.headers, "x-api-key"),
+                demo::REST_AUTH_VALUE
+            );
+        }),
+    ];
+    for (name, prefix, check) in cases {
+        let (response, fakes) = drive_action_sqs(name).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{name}: {:?}",
+            response.batch_item_failures
+        );
+        let seen = fakes.seen(prefix);
+        assert_eq!(seen.len(), 1, "{name}: sent once");
+        check(&seen[0]);
+    }
 }

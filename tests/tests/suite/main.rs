@@ -3,6 +3,7 @@
 //! and spent most of the build linking. `proxy_env` and `logs` stay separate: they set
 //! process-wide state (proxy variables, the global tracing subscriber).
 
+mod actions;
 mod api_keys;
 mod architecture;
 mod audit;

@@ -222,7 +222,7 @@ fn a_maximal_event_record_stays_under_the_item_limit() {
         event_type,
         created_at: now,
         destinations: (0..MAX_ENDPOINTS_PER_TENANT_LIMIT)
-            .map(|_| EndpointId::generate())
+            .map(|_| EndpointId::generate().into())
             .collect(),
         ttl: now.timestamp(),
     };

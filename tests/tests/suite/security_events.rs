@@ -316,7 +316,7 @@ async fn list_pages_are_filled_with_live_items(backend: Backend) {
         let attempt = Attempt {
             id: AttemptId::generate(),
             message_id: message,
-            endpoint_id: endpoint,
+            destination: endpoint.into(),
             event_type: "x.y".into(),
             attempt: n + 1,
             status: if succeeded {
@@ -332,8 +332,12 @@ async fn list_pages_are_filled_with_live_items(backend: Backend) {
             next_attempt_at: None,
             created_at: chrono::Utc::now(),
         };
-        let delivery =
-            Delivery::unattempted(endpoint, DeliveryStatus::Retrying, None, chrono::Utc::now());
+        let delivery = Delivery::unattempted(
+            endpoint.into(),
+            DeliveryStatus::Retrying,
+            None,
+            chrono::Utc::now(),
+        );
         messages::record_attempt(h.app.store.as_ref(), &attempt, &delivery, ttl)
             .await
             .expect("record attempt");

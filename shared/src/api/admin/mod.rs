@@ -1,6 +1,7 @@
 //! The management API (the admin Lambda): tenants, API keys, webhooks, events, integrations, the
 //! audit log, health and the OpenAPI document.
 
+pub mod actions;
 pub mod api_keys;
 pub mod audit;
 pub mod connections;

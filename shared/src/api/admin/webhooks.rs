@@ -9,7 +9,7 @@ use crate::api::extract::{Caller, JsonBody, QueryParams, path_id};
 use crate::api::pagination::{self, ListResponse, PageQuery};
 use crate::api::problem::Problem;
 use crate::model::endpoint::rotation_grace;
-use crate::model::{EndpointId, Scope};
+use crate::model::{Destination, EndpointId, Scope};
 use crate::outbound::{endpoints, messages, recover};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -160,7 +160,7 @@ pub async fn test(
     let endpoint = endpoints::get(app.store.as_ref(), tenant, id).await?;
     endpoints::ensure_testable(&endpoint, query.force.unwrap_or(false))?;
     let attempt = app.delivery.send_test(tenant, id, &caller.audit).await?;
-    Ok(Json(attempt.into()))
+    Ok(Json(AttemptView::new(id, attempt)))
 }
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}/attempts", tag = "webhooks",
@@ -188,14 +188,14 @@ pub async fn attempts(
     endpoints::get(app.store.as_ref(), tenant, id).await?;
     let (found, last) = messages::attempts(
         app.store.as_ref(),
-        id,
+        Destination::Webhook(id),
         params.limit,
         params.after,
         query.status,
     )
     .await?;
     Ok(Json(ListResponse {
-        data: found.into_iter().map(AttemptView::from).collect(),
+        data: found.into_iter().map(|a| AttemptView::new(id, a)).collect(),
         next_cursor: pagination::cursor(&owner, "attempts", last),
     }))
 }

@@ -5,7 +5,7 @@ use crate::error::DomainError;
 use crate::model::message::{
     Delivery, DeliveryStatus, MAX_IDEMPOTENCY_KEY, Message, NewEvent, Published,
 };
-use crate::model::{EndpointId, MessageId};
+use crate::model::{ActionId, Destination, EndpointId, MessageId};
 use crate::outbound::messages::EventFilter;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,10 +80,36 @@ pub struct DeliveryView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<Delivery> for DeliveryView {
-    fn from(d: Delivery) -> Self {
+impl DeliveryView {
+    fn new(endpoint_id: EndpointId, d: Delivery) -> Self {
         Self {
-            endpoint_id: d.endpoint_id,
+            endpoint_id,
+            status: d.status,
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            next_attempt_at: d.next_attempt_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// The delivery state of an event at one action.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionDeliveryView {
+    pub action_id: ActionId,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ActionDeliveryView {
+    fn new(action_id: ActionId, d: Delivery) -> Self {
+        Self {
+            action_id,
             status: d.status,
             attempts: d.attempts,
             last_status_code: d.last_status_code,
@@ -95,19 +121,19 @@ impl From<Delivery> for DeliveryView {
 }
 
 /// One delivery per destination: the recorded one, or `pending` when none is recorded yet.
-fn per_destination(message: &Message, recorded: &[Delivery]) -> Vec<DeliveryView> {
+fn per_destination(message: &Message, recorded: &[Delivery]) -> Vec<(Destination, Delivery)> {
     message
         .destinations
         .iter()
         .map(|dest| {
-            recorded
+            let delivery = recorded
                 .iter()
-                .find(|d| d.endpoint_id == *dest)
+                .find(|d| d.destination == *dest)
                 .cloned()
                 .unwrap_or_else(|| {
                     Delivery::unattempted(*dest, DeliveryStatus::Pending, None, message.created_at)
-                })
-                .into()
+                });
+            (*dest, delivery)
         })
         .collect()
 }
@@ -122,18 +148,31 @@ pub struct EventView {
     #[schema(value_type = serde_json::Value)]
     pub data: Box<RawValue>,
     pub created_at: DateTime<Utc>,
+    /// One per webhook endpoint the event fans out to.
     pub deliveries: Vec<DeliveryView>,
+    /// One per action the event fires.
+    pub action_deliveries: Vec<ActionDeliveryView>,
 }
 
 impl EventView {
     /// The view of a stored event; a stored body that does not parse is an error, not `null`.
     pub fn new(message: &Message, recorded: &[Delivery]) -> Result<Self, DomainError> {
+        let all = per_destination(message, recorded);
         Ok(Self {
             id: message.id,
             event_type: message.event_type.clone(),
             data: message.data()?,
             created_at: message.created_at,
-            deliveries: per_destination(message, recorded),
+            deliveries: all
+                .iter()
+                .filter_map(|(dest, d)| dest.endpoint().map(|e| DeliveryView::new(e, d.clone())))
+                .collect(),
+            action_deliveries: all
+                .iter()
+                .filter_map(|(dest, d)| {
+                    dest.action().map(|a| ActionDeliveryView::new(a, d.clone()))
+                })
+                .collect(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! OpenAPI schemas. Each request type parses itself into the validated domain type the service
 //! takes, so handlers never check fields by hand.
 
+pub mod actions;
 pub mod api_keys;
 pub mod audit;
 pub mod connections;

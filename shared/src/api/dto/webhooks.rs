@@ -82,7 +82,7 @@ fn update_headers_schema() -> Schema {
 }
 
 /// `event_types` as sent: the limits [`endpoint::parse_event_types`] enforces.
-fn event_types_schema(nullable: bool) -> Schema {
+pub(crate) fn event_types_schema(nullable: bool) -> Schema {
     ArrayBuilder::new()
         .schema_type(typed(Type::Array, nullable))
         .description(Some(
@@ -382,12 +382,13 @@ pub struct AttemptView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Attempt> for AttemptView {
-    fn from(a: Attempt) -> Self {
+impl AttemptView {
+    /// The view of an attempt of endpoint `endpoint_id`'s (the caller listed that endpoint's).
+    pub fn new(endpoint_id: EndpointId, a: Attempt) -> Self {
         Self {
             id: a.id,
             message_id: a.message_id,
-            endpoint_id: a.endpoint_id,
+            endpoint_id,
             event_type: a.event_type,
             attempt: a.attempt,
             status: a.status,
