@@ -422,7 +422,9 @@ mod tests {
         assert_eq!(switched.key_id(), k2);
         let fresh = envelope::seal(&switched, &ctx, b"new").await.expect("seal");
         assert_eq!(fresh.key_id, k2);
-        let back = envelope::open(&switched, &ctx, &under_old).await.expect("old");
+        let back = envelope::open(&switched, &ctx, &under_old)
+            .await
+            .expect("old");
         assert_eq!(back.as_slice(), b"old");
         assert_eq!(switched.key_ids().len(), 2);
         assert_eq!(

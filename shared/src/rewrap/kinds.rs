@@ -3,9 +3,9 @@
 //! sealed record (connections) adds one entry to [`registry`]; the walk in [`super`] is generic.
 
 use crate::crypto::EncryptionContext;
-use crate::model::{IntegrationId, TenantId};
 use crate::model::endpoint::Endpoint;
 use crate::model::integration::Integration;
+use crate::model::{IntegrationId, TenantId};
 use crate::store::{Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, from_item};
 use async_trait::async_trait;
 use serde_json::Value;

@@ -167,7 +167,10 @@ pub async fn run(
     let mut report = Report {
         target_key_id: target.clone(),
         dry_run: options.dry_run,
-        kinds: kinds.iter().map(|k| (k.name(), KindCounts::default())).collect(),
+        kinds: kinds
+            .iter()
+            .map(|k| (k.name(), KindCounts::default()))
+            .collect(),
         complete: true,
         failures: Vec::new(),
     };
@@ -188,20 +191,27 @@ pub async fn run(
                             report.complete = false;
                             return Ok(report);
                         }
-                        let outcome =
-                            match record(store, keys, kind.as_ref(), &key, &target, options).await
-                            {
-                                Ok(outcome) => outcome,
-                                Err(RecordError::Fatal(e)) => return Err(e),
-                                Err(RecordError::Skip(reason)) => {
-                                    report.failures.push(Failure {
-                                        kind: kind.name(),
-                                        key: key.clone(),
-                                        reason,
-                                    });
-                                    Outcome::Failed
-                                }
-                            };
+                        let outcome = match record(
+                            store,
+                            keys,
+                            kind.as_ref(),
+                            &key,
+                            &target,
+                            options,
+                        )
+                        .await
+                        {
+                            Ok(outcome) => outcome,
+                            Err(RecordError::Fatal(e)) => return Err(e),
+                            Err(RecordError::Skip(reason)) => {
+                                report.failures.push(Failure {
+                                    kind: kind.name(),
+                                    key: key.clone(),
+                                    reason,
+                                });
+                                Outcome::Failed
+                            }
+                        };
                         if matches!(outcome, Outcome::Rewrapped(_)) {
                             written += 1;
                         }
@@ -273,9 +283,9 @@ async fn record(
         let mut object = Value::Object(std::mem::take(&mut item));
         for (slot, old) in pending {
             let new = envelope::rewrap(keys, &slot.context, &old, target).await?;
-            let at = object.pointer_mut(&slot.pointer).ok_or_else(|| {
-                RecordError::Skip(format!("no envelope at {}", slot.pointer))
-            })?;
+            let at = object
+                .pointer_mut(&slot.pointer)
+                .ok_or_else(|| RecordError::Skip(format!("no envelope at {}", slot.pointer)))?;
             *at = serde_json::to_value(new).map_err(|e| RecordError::Skip(e.to_string()))?;
         }
         let Value::Object(mut item) = object else {
