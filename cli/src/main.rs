@@ -10,6 +10,7 @@ mod bench_inbound;
 mod commands;
 mod fake;
 mod receiver;
+mod rewrap;
 mod sign;
 
 #[derive(Parser)]
@@ -139,6 +140,37 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Re-wrap the data key of every sealed record (webhook signing secrets and headers,
+    /// integration configs) under another master key, without downtime: reads keep working
+    /// throughout, since each envelope names its key.
+    ///
+    /// Uses the store and key provider `serve` would: the embedded data directory (local key
+    /// ring), or DynamoDB and KMS when `TABLE_NAME` is set (with `QUEUE_URL`, `DLQ_URL` and
+    /// `KMS_KEY_ID`, as for `serve`). Idempotent and resumable: records already under the target
+    /// key are skipped, so a run that was stopped can simply be run again. Each record is
+    /// written back conditional on its version, so concurrent API writes are never lost.
+    ///
+    /// New envelopes are sealed under the active key: switch it to the target too (KMS:
+    /// `KMS_KEY_ID`; local: `SWITCHBOARD_LOCAL_KEY=NAME`), before the rewrap, or after it and
+    /// then run the rewrap once more. Keep the old key until a dry run reports nothing left.
+    #[command(verbatim_doc_comment)]
+    Rewrap {
+        /// The master key to wrap under. KMS: a key id, key ARN, alias name (`alias/…`) or
+        /// alias ARN of an enabled key (the data keys are moved with `ReEncrypt`, so they never
+        /// leave KMS). Local: a key name (letters, digits, `-`, `_`): `master` is
+        /// `<data-dir>/master.key`, any other NAME is `<data-dir>/keys/NAME.key`, created
+        /// (mode 0600) if it does not exist; or the `local:…` id of a key of the ring.
+        #[arg(long, value_name = "KEY_ID")]
+        to_key: String,
+        /// Count, per kind of record, what would be rewrapped, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Stop after rewrapping this many records (run again to go on).
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
+        data_dir: PathBuf,
+    },
     /// Create the table, queues and KMS key in an AWS account or emulator (`AWS_ENDPOINT_URL`).
     AwsInit {
         #[arg(long, default_value = "switchboard")]
@@ -252,6 +284,27 @@ async fn main() -> ExitCode {
                 },
             )
             .await
+        }
+        Command::Rewrap {
+            to_key,
+            dry_run,
+            limit,
+            data_dir,
+        } => {
+            let args = rewrap::RewrapArgs {
+                data_dir,
+                to_key,
+                dry_run,
+                limit,
+            };
+            return match rewrap::run(args).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Command::Bench { command } => bench::run(command).await,
     };

@@ -137,7 +137,8 @@ impl App {
             Backend::Sqlite {
                 data_dir,
                 durability,
-            } => Self::build_sqlite(data_dir, *durability, settings),
+                local_key,
+            } => Self::build_sqlite(data_dir, *durability, local_key, settings),
         }
     }
 
@@ -158,18 +159,20 @@ impl App {
         Self::new(Arc::new(store), Arc::new(queue), Arc::new(keys), settings)
     }
 
-    /// The embedded adapters: one SQLite file and a local master key in `data_dir`.
+    /// The embedded adapters: one SQLite file and the local key ring in `data_dir`, sealing new
+    /// envelopes under the key named `local_key`.
     #[cfg(feature = "embedded")]
     pub fn build_sqlite(
         data_dir: &std::path::Path,
         durability: crate::store::sqlite::Durability,
+        local_key: &str,
         settings: Settings,
     ) -> Result<Arc<Self>, BuildError> {
         use crate::crypto::local::LocalKeyProvider;
         use crate::queue::sqlite::SqliteQueue;
         use crate::store::sqlite::{Database, SqliteStore};
         let db = Database::open(&data_dir.join("switchboard.db"), durability)?;
-        let keys = LocalKeyProvider::load_or_create(&data_dir.join("master.key"))?;
+        let keys = LocalKeyProvider::open(data_dir, local_key)?;
         Self::new(
             Arc::new(SqliteStore::new(Arc::clone(&db))),
             Arc::new(SqliteQueue::new(db)),

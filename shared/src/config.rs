@@ -39,6 +39,10 @@ pub enum Backend {
     Sqlite {
         data_dir: std::path::PathBuf,
         durability: crate::store::sqlite::Durability,
+        /// The name of the local master key new envelopes are sealed under
+        /// (`SWITCHBOARD_LOCAL_KEY`, default `master`); every key of the ring still opens the
+        /// envelopes that name it.
+        local_key: String,
     },
 }
 
@@ -182,6 +186,26 @@ fn audit_retention(env: Lookup<'_>) -> Result<Duration, ConfigError> {
     }
 }
 
+/// Reads `SWITCHBOARD_LOCAL_KEY` (default `master`): which key of the local ring seals new
+/// envelopes (`<data dir>/master.key`, or `<data dir>/keys/<name>.key`, created if missing).
+#[cfg(feature = "embedded")]
+fn local_key(env: Lookup<'_>) -> Result<String, ConfigError> {
+    use crate::crypto::local::{DEFAULT_KEY, MAX_KEY_NAME, valid_key_name};
+    const VAR: &str = "SWITCHBOARD_LOCAL_KEY";
+    let Some(text) = env(VAR).filter(|t| !t.trim().is_empty()) else {
+        return Ok(DEFAULT_KEY.to_owned());
+    };
+    let name = text.trim();
+    if valid_key_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            var: VAR,
+            reason: format!("expected a key name: 1 to {MAX_KEY_NAME} letters, digits, `-` or `_`"),
+        })
+    }
+}
+
 /// Everything a process needs to build its `App` (the composition root in `app.rs`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -264,6 +288,7 @@ impl Config {
             Backend::Sqlite {
                 data_dir,
                 durability,
+                local_key: local_key(env)?,
             }
         };
         Ok(Self {
@@ -398,5 +423,29 @@ mod tests {
             Config::for_serve("/tmp/x".into(), &e).err(),
             Some(ConfigError::Missing("QUEUE_URL"))
         );
+    }
+
+    #[test]
+    fn the_active_local_key_defaults_to_master_and_is_a_name() {
+        let key = |pairs: &[(&str, &str)]| {
+            Config::for_serve("/tmp/x".into(), &env(pairs)).map(|c| match c.backend {
+                Backend::Sqlite { local_key, .. } => local_key,
+                Backend::Aws(_) => String::new(),
+            })
+        };
+        assert_eq!(key(&[]).expect("default"), "master");
+        assert_eq!(
+            key(&[("SWITCHBOARD_LOCAL_KEY", " 2025-q3 ")]).expect("named"),
+            "2025-q3"
+        );
+        for bad in ["../master", "a/b", "k.key"] {
+            assert!(matches!(
+                key(&[("SWITCHBOARD_LOCAL_KEY", bad)]),
+                Err(ConfigError::Invalid {
+                    var: "SWITCHBOARD_LOCAL_KEY",
+                    ..
+                })
+            ));
+        }
     }
 }

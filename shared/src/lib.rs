@@ -20,6 +20,7 @@ pub mod model;
 pub mod outbound;
 pub mod private_fs;
 pub mod queue;
+pub mod rewrap;
 #[cfg(feature = "embedded")]
 pub mod serve;
 pub mod signing;

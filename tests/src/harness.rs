@@ -302,6 +302,11 @@ impl Harness {
         TenantClient::create(self.api.clone(), &self.root, name).await
     }
 
+    /// The embedded app's data directory (its SQLite file and local key ring); `None` on AWS.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self._guard.data_dir()
+    }
+
     /// Starts a delivery worker on the app's queue.
     pub fn worker(&self) -> Worker {
         Worker::start(&self.app)

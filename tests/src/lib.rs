@@ -226,6 +226,13 @@ pub async fn app_with(backend: Backend, settings: Settings) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// The embedded app's data directory (its SQLite file and local key ring); `None` on AWS.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self._dir.as_ref().map(TempDir::path)
+    }
+}
+
 /// A router served on a loopback port for the life of the test. Requests go through
 /// [`TestServer::request`] (see [`harness`]), with any key or none.
 #[derive(Clone)]

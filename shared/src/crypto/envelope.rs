@@ -130,3 +130,29 @@ pub async fn open(
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Decrypt)
 }
+
+/// The same envelope with its data key wrapped under `to_key_id` (an id the provider's
+/// [`KeyProvider::target_key`] returned) for the same `ctx`. The nonce and ciphertext stay as
+/// they are: the data key does not change, only the master key wrapping it.
+pub async fn rewrap(
+    keys: &dyn KeyProvider,
+    ctx: &EncryptionContext,
+    envelope: &Envelope,
+    to_key_id: &str,
+) -> Result<Envelope, CryptoError> {
+    if envelope.v != VERSION || envelope.alg != ALGORITHM {
+        return Err(CryptoError::Malformed(format!(
+            "unsupported envelope v{} {}",
+            envelope.v, envelope.alg
+        )));
+    }
+    let wrapped = unb64("wrapped_key", &envelope.wrapped_key)?;
+    let done = keys
+        .rewrap_data_key(&envelope.key_id, &wrapped, ctx, to_key_id)
+        .await?;
+    Ok(Envelope {
+        key_id: done.key_id,
+        wrapped_key: b64(&done.wrapped),
+        ..envelope.clone()
+    })
+}

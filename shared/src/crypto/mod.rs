@@ -83,6 +83,18 @@ pub enum CryptoError {
     /// The local key file cannot be read or created.
     #[error("key file: {0}")]
     KeyFile(String),
+    /// A rewrap target names no usable master key.
+    #[error("unknown master key: {0}")]
+    UnknownKey(String),
+}
+
+/// A data key wrapped again under another master key, as a rewrap produces it: the plaintext
+/// data key is unchanged (so the record's ciphertext is too) and never leaves the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrapped {
+    pub wrapped: Vec<u8>,
+    /// The master key that wraps it now (what the envelope names from then on).
+    pub key_id: String,
 }
 
 /// The key provider port: makes and unwraps data keys under a master key.
@@ -96,4 +108,31 @@ pub trait KeyProvider: Send + Sync + 'static {
         ctx: &EncryptionContext,
     ) -> Result<Zeroizing<[u8; 32]>, CryptoError>;
     fn kind(&self) -> &'static str;
+
+    /// Makes `key` (as the operator names it: a KMS key id, ARN or alias; a local key name)
+    /// usable as a rewrap target, and returns the id envelopes wrapped under it carry, so that a
+    /// record already under it is recognised and skipped. Providers that cannot rewrap say so.
+    async fn target_key(&self, key: &str) -> Result<String, CryptoError> {
+        Err(CryptoError::UnknownKey(format!(
+            "the {} key provider cannot rewrap (asked for `{key}`)",
+            self.kind()
+        )))
+    }
+
+    /// Re-wraps the data key `wrapped` (under `key_id`, bound to `ctx`) under `to_key_id` (an id
+    /// [`KeyProvider::target_key`] returned), bound to the same context. KMS does it with
+    /// `ReEncrypt`, so the plaintext data key never leaves KMS.
+    async fn rewrap_data_key(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        ctx: &EncryptionContext,
+        to_key_id: &str,
+    ) -> Result<Rewrapped, CryptoError> {
+        let _ = (key_id, wrapped, ctx);
+        Err(CryptoError::UnknownKey(format!(
+            "the {} key provider cannot rewrap (asked for `{to_key_id}`)",
+            self.kind()
+        )))
+    }
 }

@@ -42,7 +42,8 @@ pub fn record_key(id: IntegrationId) -> ItemKey {
     ItemKey::new(format!("INT#{id}"), "INT")
 }
 
-fn list_partition(tenant: TenantId) -> String {
+/// The GSI1 partition listing a tenant's integrations.
+pub fn list_partition(tenant: TenantId) -> String {
     format!("INTS#{tenant}")
 }
 

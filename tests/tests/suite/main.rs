@@ -21,6 +21,7 @@ mod openapi;
 mod outbound;
 mod outbound_behaviour;
 mod queue_conformance;
+mod rewrap;
 mod security_endpoints;
 mod security_events;
 mod security_keys;

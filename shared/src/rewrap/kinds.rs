@@ -1,0 +1,159 @@
+//! The registry of sealed record kinds: for each, how to list a tenant's records and where the
+//! envelopes sit in one record, with the encryption context each was sealed for. A new kind of
+//! sealed record (connections) adds one entry to [`registry`]; the walk in [`super`] is generic.
+
+use crate::crypto::EncryptionContext;
+use crate::model::endpoint::Endpoint;
+use crate::model::integration::Integration;
+use crate::model::{IntegrationId, TenantId};
+use crate::store::{Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, from_item};
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// How many records one listing page asks for.
+pub const PAGE: usize = 100;
+
+/// One envelope in a stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// A JSON pointer (RFC 6901) to the envelope object within the item.
+    pub pointer: String,
+    /// The context it was sealed for (and is rewrapped for).
+    pub context: EncryptionContext,
+}
+
+/// One kind of record that holds envelopes.
+#[async_trait]
+pub trait SealedKind: Send + Sync {
+    /// The kind's name in reports and progress lines.
+    fn name(&self) -> &'static str;
+
+    /// One page of the keys of `tenant`'s records of this kind, and where the next page starts
+    /// (`None` after the last).
+    async fn list(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        after: Option<String>,
+    ) -> Result<(Vec<ItemKey>, Option<String>), StoreError>;
+
+    /// The envelopes of one stored record of this kind.
+    fn slots(&self, item: &Item) -> Result<Vec<Slot>, StoreError>;
+}
+
+/// Every kind of sealed record, in the order the walk visits them.
+pub fn registry() -> Vec<Box<dyn SealedKind>> {
+    vec![Box::new(Webhooks), Box::new(Integrations)]
+}
+
+/// Webhook endpoints: every signing secret (the current one and those still in their rotation
+/// grace period) and the sealed custom headers. Soft-deleted endpoints are walked too: their
+/// records are kept, and nothing may be left under a key that is about to be retired.
+pub struct Webhooks;
+
+#[async_trait]
+impl SealedKind for Webhooks {
+    fn name(&self) -> &'static str {
+        "webhooks"
+    }
+
+    async fn list(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        after: Option<String>,
+    ) -> Result<(Vec<ItemKey>, Option<String>), StoreError> {
+        let query = Query::prefix(
+            crate::tenancy::tenant_pk(tenant),
+            crate::outbound::endpoints::SK_PREFIX,
+        )
+        .limit(PAGE)
+        .start_after(after);
+        let page = store.query(&query).await?;
+        let keys = page
+            .items
+            .iter()
+            .map(ItemKey::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((keys, page.last_sk))
+    }
+
+    fn slots(&self, item: &Item) -> Result<Vec<Slot>, StoreError> {
+        let endpoint: Endpoint = from_item(item.clone())?;
+        let mut slots: Vec<Slot> = endpoint
+            .secrets
+            .iter()
+            .enumerate()
+            .map(|(i, secret)| Slot {
+                pointer: format!("/secrets/{i}/sealed"),
+                context: crate::outbound::secret_context(
+                    endpoint.tenant_id,
+                    endpoint.id,
+                    &secret.id,
+                ),
+            })
+            .collect();
+        if let Some(headers) = &endpoint.sealed_headers {
+            slots.push(Slot {
+                pointer: "/sealed_headers/sealed".into(),
+                context: crate::outbound::headers::headers_context(
+                    endpoint.tenant_id,
+                    endpoint.id,
+                    &headers.id,
+                ),
+            });
+        }
+        Ok(slots)
+    }
+}
+
+/// Inbound integrations: every sealed config (the current one and those in rotation grace).
+pub struct Integrations;
+
+#[async_trait]
+impl SealedKind for Integrations {
+    fn name(&self) -> &'static str {
+        "integrations"
+    }
+
+    async fn list(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        after: Option<String>,
+    ) -> Result<(Vec<ItemKey>, Option<String>), StoreError> {
+        let query = Query {
+            index: Some(Index::Gsi1),
+            pk: crate::inbound::integrations::list_partition(tenant),
+            range: SortKeyRange::Prefix(crate::inbound::integrations::CURSOR_PREFIX.into()),
+            forward: true,
+            limit: PAGE,
+            start_after: after,
+        };
+        let page = store.query(&query).await?;
+        let keys = page
+            .items
+            .iter()
+            .map(|item| {
+                let id = item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| id.parse::<IntegrationId>().ok())
+                    .ok_or_else(|| StoreError::Corrupt("an integration without an id".into()))?;
+                Ok(crate::inbound::integrations::record_key(id))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((keys, page.last_sk))
+    }
+
+    fn slots(&self, item: &Item) -> Result<Vec<Slot>, StoreError> {
+        let integration: Integration = from_item(item.clone())?;
+        let context = crate::inbound::config_context(integration.tenant_id, integration.id);
+        Ok((0..integration.configs.len())
+            .map(|i| Slot {
+                pointer: format!("/configs/{i}/sealed"),
+                context: context.clone(),
+            })
+            .collect())
+    }
+}
