@@ -60,7 +60,7 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 }
 
 fn admin_routes() -> Router<AppState> {
-    use admin::{api_keys, audit, events, health, integrations, tenants, webhooks};
+    use admin::{api_keys, audit, events, health, integrations, tenants, usage, webhooks};
     Router::new()
         .route("/health", get(health::health))
         .route("/v1/openapi.json", get(health::openapi))
@@ -109,6 +109,7 @@ fn admin_routes() -> Router<AppState> {
             post(integrations::replay),
         )
         .route("/v1/audit", get(audit::list))
+        .route("/v1/usage", get(usage::get))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 

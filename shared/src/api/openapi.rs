@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs and checked into the repo as
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
-use super::admin::{api_keys, audit, events, health, integrations, tenants, webhooks};
+use super::admin::{api_keys, audit, events, health, integrations, tenants, usage, webhooks};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
 use super::dto::audit::{ActorView, AuditEntryView, FieldChangeView, TargetView};
 use super::dto::events::{DeliveryView, EventPublish, EventResend, EventView, PublishedView};
@@ -10,6 +10,7 @@ use super::dto::integrations::{
     IntegrationUpdate, IntegrationView, ProviderType, RouteInput, RouteView, StatusChangeView,
 };
 use super::dto::tenants::{TenantCreate, TenantCreated, TenantView};
+use super::dto::usage::UsageView;
 use super::dto::webhooks::{
     AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate, EndpointView,
     Requeued, SecretRotate, SecretRotated,
@@ -38,6 +39,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         integrations::delete, integrations::events, integrations::event, integrations::replay,
         intake::receive,
         audit::list,
+        usage::get,
     ),
     components(schemas(
         problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId, IntegrationId,
@@ -56,6 +58,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         pagination::ListResponse<IntegrationView>, pagination::ListResponse<InboundEventSummary>,
         AuditId, Action, ActorType, TargetType, Outcome, ActorView, TargetView, FieldChangeView,
         AuditEntryView, pagination::ListResponse<AuditEntryView>,
+        UsageView,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

@@ -168,6 +168,7 @@ impl Engine {
         let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
         let result = self.send(&endpoint, &message, timeout).await?;
+        self.meter(tenant, &message, &result);
         let now = Utc::now();
         let gone = result.status == Some(410);
         let (status, outcome, next_at) = if result.succeeded() {
@@ -249,6 +250,19 @@ fn attempt_record(
 }
 
 impl Engine {
+    /// Counts one attempt in the tenant's usage (an in-memory add). The body counts as egress
+    /// when the receiver answered, whatever its status: only then is it known to have arrived.
+    fn meter(&self, tenant: TenantId, message: &Message, result: &SendResult) {
+        let egress = if result.status.is_some() {
+            u64::try_from(message.body.len()).unwrap_or(u64::MAX)
+        } else {
+            0
+        };
+        self.outbound
+            .usage()
+            .attempt(tenant, result.succeeded(), egress);
+    }
+
     /// Signs and POSTs a message to an endpoint.
     async fn send(
         &self,
@@ -445,6 +459,7 @@ impl Engine {
             .await?;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
         let result = self.send(&endpoint, &message, timeout).await?;
+        self.meter(tenant, &message, &result);
         let attempt = attempt_record(&message, &endpoint, 1, &result, None, Utc::now());
         let delivery = Delivery {
             endpoint_id,

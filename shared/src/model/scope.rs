@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
-/// Scopes of capabilities that do not exist yet (connections, usage) are added with the work
-/// that uses them.
+/// Scopes of capabilities that do not exist yet (connections) are added with the work that
+/// uses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -26,11 +26,13 @@ pub enum Scope {
     IntegrationsWrite,
     #[serde(rename = "audit:read")]
     AuditRead,
+    #[serde(rename = "usage:read")]
+    UsageRead,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::Admin,
         Scope::ApiKeysWrite,
         Scope::WebhooksRead,
@@ -40,6 +42,7 @@ impl Scope {
         Scope::IntegrationsRead,
         Scope::IntegrationsWrite,
         Scope::AuditRead,
+        Scope::UsageRead,
     ];
 
     /// The scope's name on the wire (`webhooks:write`).
@@ -54,6 +57,7 @@ impl Scope {
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
             Scope::AuditRead => "audit:read",
+            Scope::UsageRead => "usage:read",
         }
     }
 

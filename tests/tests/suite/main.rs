@@ -25,3 +25,4 @@ mod security_keys;
 mod security_serve;
 mod store_conformance;
 mod template;
+mod usage;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod events;
 pub mod integrations;
 pub mod tenants;
+pub mod usage;
 pub mod webhooks;
 
 /// Deserialises a field that distinguishes "absent" (`None`, via `#[serde(default)]`) from
