@@ -106,14 +106,23 @@ async fn counts_what_happened(backend: Backend) {
     let worker = h.worker();
     let deliveries = (EVENTS + 1) * paths.len();
     let published = EVENTS + 1 + 1 + 2;
-    let usage = usage_when(&h, &h.tenant, |u| {
-        u["deliveries_attempted"] == json!(deliveries) && u["events_published"] == json!(published)
+    usage_when(&h, &h.tenant, |u| {
+        u["deliveries_attempted"].as_u64() >= Some(deliveries as u64)
+            && u["events_published"] == json!(published)
     })
     .await;
+    // Nothing in flight any more: what the receiver got is final.
     worker.stop().await;
+    h.app.flush_counters().await;
+    let usage = h.get("/v1/usage").await;
 
+    // Delivery is at least once: a job whose outcome could not be recorded is sent again, and
+    // the receiver gets (and usage counts) both requests. The receiver's log is the truth.
     let seen: Vec<_> = paths.iter().flat_map(|p| h.receiver.seen(p)).collect();
-    assert_eq!(seen.len(), deliveries, "every attempt reached the receiver");
+    assert!(
+        seen.len() >= deliveries,
+        "every delivery reached the receiver"
+    );
     let bytes: usize = seen.iter().map(|r| r.body.len()).sum();
     assert!(bytes > 0);
     assert_eq!(
@@ -122,8 +131,9 @@ async fn counts_what_happened(backend: Backend) {
             "tenant_id": h.id,
             "month": Month::current().to_string(),
             "events_published": published,
-            "deliveries_attempted": deliveries,
-            "deliveries_succeeded": deliveries - 2,
+            "deliveries_attempted": seen.len(),
+            // The two scripted failures; every other request was answered 200.
+            "deliveries_succeeded": seen.len() - 2,
             "deliveries_failed": 2,
             "egress_bytes": bytes,
             "actions": {},
@@ -244,8 +254,8 @@ async fn ledger_equals_counters_after_a_concurrent_burst(backend: Backend) {
         .collect::<Vec<()>>()
         .await;
     let events = TASKS * PER_TASK;
-    let usage = usage_when(&h, &h.tenant, |u| {
-        u["deliveries_succeeded"] == json!(events * 2)
+    usage_when(&h, &h.tenant, |u| {
+        u["deliveries_succeeded"].as_u64() >= Some((events * 2) as u64)
     })
     .await;
     worker.stop().await;
@@ -253,14 +263,20 @@ async fn ledger_equals_counters_after_a_concurrent_burst(backend: Backend) {
     if Month::current() != month {
         return; // The burst straddled a month boundary: the totals are split between two months.
     }
-    let usage_now = h.get("/v1/usage").await;
-    assert_eq!(
-        usage_now, usage,
-        "nothing counted twice after the last flush"
-    );
+    let usage = h.get("/v1/usage").await;
+    // At least once: a delivery whose outcome could not be recorded is sent (and counted) again,
+    // so the receiver's log is the truth.
+    let seen: Vec<_> = ["/b0", "/b1"]
+        .iter()
+        .flat_map(|p| h.receiver.seen(p))
+        .collect();
+    assert!(seen.len() >= events * 2);
+    let received: usize = seen.iter().map(|r| r.body.len()).sum();
     assert_eq!(usage["events_published"], json!(events));
-    assert_eq!(usage["deliveries_attempted"], json!(events * 2));
+    assert_eq!(usage["deliveries_attempted"], json!(seen.len()));
+    assert_eq!(usage["deliveries_succeeded"], json!(seen.len()));
     assert_eq!(usage["deliveries_failed"], json!(0));
+    assert_eq!(usage["egress_bytes"], json!(received));
     let store = h.app.store.as_ref();
     let tenant = h.id.parse().expect("tenant id");
     let entries = ledger::ledger(store, tenant, month).await.expect("ledger");
@@ -272,12 +288,7 @@ async fn ledger_equals_counters_after_a_concurrent_burst(backend: Backend) {
         "the ledger adds up to the counters"
     );
     assert_eq!(summed["events_published"], events as u64);
-    assert_eq!(summed["deliveries_succeeded"], (events * 2) as u64);
-    let received: usize = ["/b0", "/b1"]
-        .iter()
-        .flat_map(|p| h.receiver.seen(p))
-        .map(|r| r.body.len())
-        .sum();
+    assert_eq!(summed["deliveries_attempted"], seen.len() as u64);
     assert_eq!(summed["egress_bytes"], received as u64);
 }
 
