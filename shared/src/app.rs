@@ -17,6 +17,7 @@ use crate::queue::worker::JobHandler;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
 use crate::tenancy::key_format::KeyHash;
+use crate::usage::UsageMeter;
 use std::sync::Arc;
 
 /// The services of one process, over its adapters.
@@ -33,6 +34,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// How long audit entries are kept.
     pub audit_retention: std::time::Duration,
+    /// The process's usage counters (shared with the outbound and inbound services).
+    pub usage: UsageMeter,
 }
 
 /// What an app needs besides its adapters.
@@ -89,6 +92,7 @@ impl App {
             Metrics::new()
         });
         let store: Arc<dyn Store> = Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
+        let usage = UsageMeter::new(Arc::clone(&store));
         let outbound = Arc::new(
             Outbound::new(
                 Arc::clone(&store),
@@ -97,7 +101,8 @@ impl App {
                 settings.delivery.retention,
             )
             .with_max_endpoints(settings.max_endpoints_per_tenant)
-            .with_metrics(Arc::clone(&metrics)),
+            .with_metrics(Arc::clone(&metrics))
+            .with_usage(usage.clone()),
         );
         let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
         let inbound = Arc::new(Inbound::new(
@@ -118,6 +123,7 @@ impl App {
             keys,
             metrics,
             audit_retention: settings.audit_retention,
+            usage,
         }))
     }
 
@@ -179,6 +185,23 @@ impl App {
             Arc::new(keys),
             settings,
         )
+    }
+
+    /// Writes every counter gathered in memory now (API key usage, refused webhooks, usage
+    /// metering): at shutdown, and in tests before reading them.
+    pub async fn flush_counters(&self) {
+        self.auth.flush_usage().await;
+        self.inbound.flush_rejections().await;
+        self.usage.flush().await;
+    }
+
+    /// Writes the counters whose last write is a second old: at the end of a Lambda
+    /// invocation, since the runtime may freeze the instance before a scheduled flush runs.
+    /// Each counter still writes at most once a second per instance.
+    pub async fn flush_counters_if_due(&self) {
+        self.auth.flush_usage_if_due().await;
+        self.inbound.flush_rejections_if_due().await;
+        self.usage.flush_if_due().await;
     }
 
     /// The handler the delivery worker (Lambda or `serve`'s poller) runs every job through.

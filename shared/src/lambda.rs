@@ -35,14 +35,18 @@ async fn build(role: Role) -> Result<Arc<App>, BoxError> {
 }
 
 /// An HTTP function's router, with the metrics flushed as EMF after every response (one
-/// invocation is one request), before the runtime asks for the next event.
-fn flushing_metrics(router: axum::Router, app: &App, function: &'static str) -> axum::Router {
-    let metrics = Arc::clone(&app.metrics);
+/// invocation is one request), before the runtime asks for the next event, and the counters
+/// gathered in memory (key usage, refused webhooks, usage metering) written when their last
+/// write is a second old: the runtime may freeze the instance before a scheduled write runs,
+/// and writing after every request would make a busy tenant's counters hot.
+fn flushing(router: axum::Router, app: &Arc<App>, function: &'static str) -> axum::Router {
+    let app = Arc::clone(app);
     router.layer(axum::middleware::map_response(
         move |response: axum::response::Response| {
-            let metrics = Arc::clone(&metrics);
+            let app = Arc::clone(&app);
             async move {
-                metrics.flush_emf(function);
+                app.metrics.flush_emf(function);
+                app.flush_counters_if_due().await;
                 response
             }
         },
@@ -75,41 +79,31 @@ pub async fn run_admin() -> Result<(), BoxError> {
     let app = build(Role::Admin).await?;
     let router = crate::api::admin_router(Arc::clone(&app))
         .layer(axum::middleware::map_request(with_source_ip));
-    lambda_http::run(flushing_metrics(router, &app, "admin")).await
+    lambda_http::run(flushing(router, &app, "admin")).await
 }
 
-/// The intake function. Refused webhooks are counted in memory; the count is written before
-/// the runtime may freeze the instance (only when there is one: a written count costs nothing
-/// more).
+/// The intake function. Received and refused webhooks are counted in memory and written as
+/// [`flushing`] says.
 pub async fn run_intake() -> Result<(), BoxError> {
     let app = build(Role::Intake).await?;
-    let inbound = Arc::clone(&app.inbound);
-    let router = crate::api::intake_router(Arc::clone(&app)).layer(axum::middleware::map_response(
-        move |response: axum::response::Response| {
-            let inbound = Arc::clone(&inbound);
-            async move {
-                inbound.flush_rejections().await;
-                response
-            }
-        },
-    ));
-    lambda_http::run(flushing_metrics(router, &app, "intake")).await
+    let router = crate::api::intake_router(Arc::clone(&app));
+    lambda_http::run(flushing(router, &app, "intake")).await
 }
 
 /// The delivery function (SQS trigger with `ReportBatchItemFailures`).
 pub async fn run_delivery() -> Result<(), BoxError> {
     let app = build(Role::Delivery).await?;
     let handler: Arc<dyn JobHandler> = app.job_handler();
-    let queue = Arc::clone(&app.queue);
-    let metrics = Arc::clone(&app.metrics);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
-            let (queue, handler) = (Arc::clone(&queue), Arc::clone(&handler));
-            let metrics = Arc::clone(&metrics);
+            let (app, handler) = (Arc::clone(&app), Arc::clone(&handler));
             async move {
                 let response =
-                    handle_sqs_batch(queue.as_ref(), handler.as_ref(), event.payload).await;
-                metrics.flush_emf("delivery");
+                    handle_sqs_batch(app.queue.as_ref(), handler.as_ref(), event.payload).await;
+                app.metrics.flush_emf("delivery");
+                // Attempts and egress are metered in memory: written once their last write is
+                // a second old (see `flushing`).
+                app.flush_counters_if_due().await;
                 Ok::<_, BoxError>(response)
             }
         },

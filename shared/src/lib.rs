@@ -26,5 +26,7 @@ pub mod serve;
 pub mod signing;
 pub mod ssrf;
 pub mod store;
+pub mod tally;
 pub mod telemetry;
 pub mod tenancy;
+pub mod usage;

@@ -133,8 +133,7 @@ pub async fn start(
     let task = tokio::spawn(async move {
         http.await;
         let _ = worker.await;
-        task_app.auth.flush_usage().await;
-        task_app.inbound.flush_rejections().await;
+        task_app.flush_counters().await;
         tracing::info!("stopped cleanly");
     });
     tracing::info!(%addr, adapters = %app.describe(), "serving admin and intake APIs");

@@ -142,6 +142,8 @@ impl Metered {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         worker.stop().await;
+        // What the run counted in memory (usage, key uses) is part of what it wrote.
+        self.app.flush_counters().await;
     }
 
     fn report(&self, events: usize, endpoints: usize) -> HeatReport {
@@ -243,6 +245,72 @@ pub async fn one_second_of_webhooks(webhooks: usize) -> HeatReport {
         .await;
     m.deliver_all(&[path], webhooks).await;
     m.report(webhooks, 1)
+}
+
+/// The usage writes of one simulated second of `deliveries` deliveries (and as many published
+/// events) for one tenant, made by `workers` workers (Lambda instances) at once: each worker
+/// counts its share in its own meter, on its own random shard, and writes it once, as each does
+/// at most once a second. Only the store is metered; the counts are checked against what was
+/// counted.
+pub async fn one_second_of_usage(workers: usize, deliveries: usize) -> UsageHeat {
+    use futures::StreamExt;
+    use switchboard::usage::{Counter, Month, UsageMeter, ledger};
+    let (db, _dir) = sqlite_db();
+    let meter = Arc::new(HeatMeter::with_clock(
+        Arc::new(SqliteStore::new(db)),
+        Arc::new(|| 0),
+    ));
+    let store: Arc<dyn switchboard::store::Store> = meter.clone();
+    let tenant = switchboard::model::TenantId::generate();
+    let meters: Vec<UsageMeter> = (0..workers)
+        .map(|_| UsageMeter::new(Arc::clone(&store)))
+        .collect();
+    // Counted on a thread outside the runtime, where a meter schedules no flush of its own: the
+    // one explicit flush below is each worker's one write of the second.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for n in 0..deliveries {
+                let worker = &meters[n % workers];
+                worker.published(tenant);
+                worker.attempt(tenant, n % 10 != 0, 700);
+            }
+        });
+    });
+    futures::stream::iter(meters.iter())
+        .map(UsageMeter::flush)
+        .buffer_unordered(64)
+        .collect::<Vec<()>>()
+        .await;
+    let usage = ledger::usage(store.as_ref(), tenant, Month::current())
+        .await
+        .expect("usage");
+    let mut keys: Vec<(String, Heat)> = meter
+        .snapshot()
+        .into_iter()
+        .map(|((pk, _), heat)| (pk, heat))
+        .collect();
+    keys.sort_by_key(|(_, heat)| std::cmp::Reverse((heat.units, heat.writes)));
+    UsageHeat {
+        keys,
+        shards_used: meters
+            .iter()
+            .map(UsageMeter::shard)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        attempted: usage.get(Counter::DeliveriesAttempted),
+        published: usage.get(Counter::EventsPublished),
+    }
+}
+
+/// What [`one_second_of_usage`] wrote, and what the counters read afterwards.
+#[derive(Debug, Clone)]
+pub struct UsageHeat {
+    /// Partition keys by write units taken, hottest first.
+    pub keys: Vec<(String, Heat)>,
+    /// How many distinct shards the workers drew.
+    pub shards_used: usize,
+    pub attempted: u64,
+    pub published: u64,
 }
 
 /// Counts what producers send, as SQS requests; everything else passes through.

@@ -61,7 +61,8 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 
 fn admin_routes() -> Router<AppState> {
     use admin::{
-        actions, api_keys, audit, connections, events, health, integrations, tenants, webhooks,
+        actions, api_keys, audit, connections, events, health, integrations, tenants, usage,
+        webhooks,
     };
     Router::new()
         .route("/health", get(health::health))
@@ -129,6 +130,7 @@ fn admin_routes() -> Router<AppState> {
                 .patch(connections::update)
                 .delete(connections::revoke),
         )
+        .route("/v1/usage", get(usage::get))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 

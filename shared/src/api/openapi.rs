@@ -2,7 +2,7 @@
 //! `shared/openapi.json` (a test fails when the two differ; `switchboard openapi` regenerates).
 
 use super::admin::{
-    actions, api_keys, audit, connections, events, health, integrations, tenants, webhooks,
+    actions, api_keys, audit, connections, events, health, integrations, tenants, usage, webhooks,
 };
 use super::dto::actions::{ActionCreate, ActionUpdate, ActionView};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
@@ -19,6 +19,7 @@ use super::dto::integrations::{
     IntegrationUpdate, IntegrationView, ProviderType, RouteInput, RouteView, StatusChangeView,
 };
 use super::dto::tenants::{TenantCreate, TenantCreated, TenantView};
+use super::dto::usage::UsageView;
 use super::dto::webhooks::{
     AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate, EndpointView,
     Requeued, SecretRotate, SecretRotated,
@@ -53,6 +54,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         actions::list, actions::create, actions::get, actions::update, actions::delete,
         intake::receive,
         audit::list,
+        usage::get,
     ),
     components(schemas(
         problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId, IntegrationId,
@@ -76,6 +78,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         pagination::ListResponse<ConnectionView>,
         ActionId, ActionKind, ActionCreate, ActionUpdate, ActionView, ActionDeliveryView,
         pagination::ListResponse<ActionView>,
+        UsageView,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

@@ -146,4 +146,10 @@ impl Authenticator {
     pub async fn flush_usage(&self) {
         self.usage.flush().await;
     }
+
+    /// Writes pending usage counters if the last write is a second old (end of a Lambda
+    /// invocation).
+    pub async fn flush_usage_if_due(&self) {
+        self.usage.flush_if_due().await;
+    }
 }

@@ -1,94 +1,67 @@
-//! Key usage counters (`usage_count`, `last_used_at`), batched in memory and written with one
-//! atomic add per key at most every [`FLUSH_EVERY`]: authenticating a request must not cost a
-//! store write. A process killed between flushes loses at most that window of counts.
+//! Key usage counters (`usage_count`, `last_used_at`), counted in the process's [`Tally`] and
+//! written with one atomic add per key at most every [`FLUSH_EVERY`](crate::tally::FLUSH_EVERY): authenticating a request
+//! must not cost a store write. A process killed between flushes loses at most that window of
+//! counts. The counts are written onto the key's own record (its view shows them), so the
+//! tally's shard is not used.
 
 use crate::model::{KeyId, TenantId};
 use crate::store::Store;
+use crate::tally::{Batch, Sink, Tally};
 use crate::tenancy::api_keys;
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use async_trait::async_trait;
+use std::borrow::Cow;
+use std::sync::Arc;
 
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// The counter a key's uses are counted under.
+const USES: &str = "uses";
 
-#[derive(Default)]
-struct Pending {
-    counts: HashMap<(TenantId, KeyId), (u64, DateTime<Utc>)>,
-    last_flush: Option<Instant>,
+/// Writes each key's uses onto its record.
+struct KeyUsageSink {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Sink<(TenantId, KeyId)> for KeyUsageSink {
+    async fn write(&self, batch: &Batch<(TenantId, KeyId)>) -> Vec<(TenantId, KeyId)> {
+        let mut failed = Vec::new();
+        for ((tenant, key), counts) in &batch.entries {
+            let uses = counts.get(USES);
+            if let Err(e) =
+                api_keys::add_usage(self.store.as_ref(), *tenant, *key, uses, counts.last_at).await
+            {
+                tracing::warn!(%tenant, %key, error = %e, "could not record key usage");
+                failed.push((*tenant, *key));
+            }
+        }
+        failed
+    }
 }
 
 /// Collects uses and writes them in the background.
 #[derive(Clone)]
 pub struct UsageRecorder {
-    store: Arc<dyn Store>,
-    pending: Arc<Mutex<Pending>>,
-    flushing: Arc<AtomicBool>,
+    tally: Tally<(TenantId, KeyId)>,
 }
 
 impl UsageRecorder {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
-            store,
-            pending: Arc::new(Mutex::new(Pending::default())),
-            flushing: Arc::new(AtomicBool::new(false)),
+            tally: Tally::new(Arc::new(KeyUsageSink { store })),
         }
     }
 
-    /// Counts one use; starts a background flush when the last one is old enough.
+    /// Counts one use.
     pub fn record(&self, tenant: TenantId, key: KeyId) {
-        let due = {
-            let Ok(mut pending) = self.pending.lock() else {
-                return;
-            };
-            let entry = pending
-                .counts
-                .entry((tenant, key))
-                .or_insert((0, Utc::now()));
-            entry.0 += 1;
-            entry.1 = Utc::now();
-            let due = pending
-                .last_flush
-                .is_none_or(|t| t.elapsed() >= FLUSH_EVERY);
-            if due {
-                pending.last_flush = Some(Instant::now());
-            }
-            due
-        };
-        if due
-            && !self.flushing.swap(true, Ordering::AcqRel)
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            let recorder = self.clone();
-            handle.spawn(async move {
-                recorder.flush_inner().await;
-            });
-        } else if due {
-            // A flush is running; the next due `record` starts another.
-        }
+        self.tally.add((tenant, key), [(Cow::Borrowed(USES), 1)]);
     }
 
     /// Writes every pending counter now.
     pub async fn flush(&self) {
-        while self.flushing.swap(true, Ordering::AcqRel) {
-            tokio::task::yield_now().await;
-        }
-        self.flush_inner().await;
+        self.tally.flush().await;
     }
 
-    async fn flush_inner(&self) {
-        let batch = match self.pending.lock() {
-            Ok(mut pending) => std::mem::take(&mut pending.counts),
-            Err(_) => HashMap::new(),
-        };
-        for ((tenant, key), (count, last_used)) in batch {
-            if let Err(e) =
-                api_keys::add_usage(self.store.as_ref(), tenant, key, count, last_used).await
-            {
-                tracing::warn!(%tenant, %key, error = %e, "could not record key usage");
-            }
-        }
-        self.flushing.store(false, Ordering::Release);
+    /// Writes the pending counters if the last write is a second old.
+    pub async fn flush_if_due(&self) {
+        self.tally.flush_if_due().await;
     }
 }

@@ -97,6 +97,9 @@ pub async fn receive(
             tracing::info!(tenant_id = %integration.tenant_id, integration_id = %id,
                 provider = %integration.provider, reason = %rejection, "webhook refused");
             inb.rejections.record(id);
+            inb.outbound()
+                .usage()
+                .inbound_rejected(integration.tenant_id);
             return Err(IntakeError::Unauthorized);
         }
     };
@@ -137,6 +140,9 @@ pub async fn receive(
         }
         return Err(IntakeError::Unavailable(e.to_string()));
     }
+    inb.outbound()
+        .usage()
+        .inbound_received(integration.tenant_id);
     Ok(IntakeAnswer::Accepted(event.id))
 }
 

@@ -140,4 +140,10 @@ impl Inbound {
     pub async fn flush_rejections(&self) {
         self.rejections.flush().await;
     }
+
+    /// Writes the rejection counts if the last write is a second old (end of a Lambda
+    /// invocation).
+    pub async fn flush_rejections_if_due(&self) {
+        self.rejections.flush_if_due().await;
+    }
 }

@@ -1,17 +1,19 @@
 //! The per-integration count of refused webhooks (bad or missing signature, stale timestamp),
-//! gathered in memory and written with one atomic add per integration at most every
-//! [`FLUSH_EVERY`]: a flood of forged requests must cost the store nothing per request, and the
-//! counter's key must not become a hot partition. A process killed between flushes loses at
-//! most that window of counts.
+//! counted in the process's [`Tally`] and written with one atomic add per integration at most
+//! every [`FLUSH_EVERY`](crate::tally::FLUSH_EVERY): a flood of forged requests must cost the store nothing per request,
+//! and the counter's key must not become a hot partition. A process killed between flushes
+//! loses at most that window of counts. The count lives beside the integration (its view shows
+//! it), so the tally's shard is not used.
 
 use crate::model::IntegrationId;
 use crate::store::{ItemKey, Store, StoreError, Update};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use crate::tally::{Batch, Sink, Tally};
+use async_trait::async_trait;
+use std::borrow::Cow;
+use std::sync::Arc;
 
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// The counter refusals are counted under.
+const REJECTED: &str = "rejected";
 
 /// Where an integration's rejection count lives (beside the integration).
 pub fn counter_key(integration: IntegrationId) -> ItemKey {
@@ -30,82 +32,62 @@ pub async fn stored_count(
         .unwrap_or(0))
 }
 
-#[derive(Default)]
-struct Pending {
-    counts: HashMap<IntegrationId, u64>,
-    last_flush: Option<Instant>,
+/// Adds each integration's refusals to its counter.
+struct RejectionSink {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Sink<IntegrationId> for RejectionSink {
+    async fn write(&self, batch: &Batch<IntegrationId>) -> Vec<IntegrationId> {
+        let mut failed = Vec::new();
+        for (integration, counts) in &batch.entries {
+            let update = Update {
+                add: vec![(
+                    "n".into(),
+                    i64::try_from(counts.get(REJECTED)).unwrap_or(i64::MAX),
+                )],
+                set: Vec::new(),
+            };
+            if let Err(e) = self
+                .store
+                .update(&counter_key(*integration), &update, None)
+                .await
+            {
+                tracing::warn!(integration_id = %integration, error = %e,
+                    "could not record rejected webhooks");
+                failed.push(*integration);
+            }
+        }
+        failed
+    }
 }
 
 /// Collects rejections and writes them in the background.
 #[derive(Clone)]
 pub(super) struct RejectionCounter {
-    store: Arc<dyn Store>,
-    pending: Arc<Mutex<Pending>>,
-    flushing: Arc<AtomicBool>,
+    tally: Tally<IntegrationId>,
 }
 
 impl RejectionCounter {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
-            store,
-            pending: Arc::new(Mutex::new(Pending::default())),
-            flushing: Arc::new(AtomicBool::new(false)),
+            tally: Tally::new(Arc::new(RejectionSink { store })),
         }
     }
 
-    /// Counts one rejection; starts a background flush when the last one is old enough.
+    /// Counts one rejection.
     pub fn record(&self, integration: IntegrationId) {
-        let due = {
-            let Ok(mut pending) = self.pending.lock() else {
-                return;
-            };
-            *pending.counts.entry(integration).or_insert(0) += 1;
-            let due = pending
-                .last_flush
-                .is_none_or(|t| t.elapsed() >= FLUSH_EVERY);
-            if due {
-                pending.last_flush = Some(Instant::now());
-            }
-            due
-        };
-        if due
-            && !self.flushing.swap(true, Ordering::AcqRel)
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            let counter = self.clone();
-            handle.spawn(async move {
-                counter.flush_inner().await;
-            });
-        }
+        self.tally.add(integration, [(Cow::Borrowed(REJECTED), 1)]);
     }
 
     /// Writes every pending count now.
     pub async fn flush(&self) {
-        while self.flushing.swap(true, Ordering::AcqRel) {
-            tokio::task::yield_now().await;
-        }
-        self.flush_inner().await;
+        self.tally.flush().await;
     }
 
-    async fn flush_inner(&self) {
-        let batch = match self.pending.lock() {
-            Ok(mut pending) => std::mem::take(&mut pending.counts),
-            Err(_) => HashMap::new(),
-        };
-        for (integration, n) in batch {
-            let update = Update {
-                add: vec![("n".into(), i64::try_from(n).unwrap_or(i64::MAX))],
-                set: Vec::new(),
-            };
-            if let Err(e) = self
-                .store
-                .update(&counter_key(integration), &update, None)
-                .await
-            {
-                tracing::warn!(integration_id = %integration, error = %e,
-                    "could not record rejected webhooks");
-            }
-        }
-        self.flushing.store(false, Ordering::Release);
+    /// Writes the pending counts if the last write is a second old.
+    pub async fn flush_if_due(&self) {
+        self.tally.flush_if_due().await;
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One permission. `admin` grants everything in the tenant; a `…:write` scope also grants the
 /// matching `…:read`, because a client that may change a resource must be able to see it.
-/// Scopes of capabilities that do not exist yet (usage) are added with the work that uses them.
+/// Scopes of capabilities that do not exist yet are added with the work that uses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
     #[serde(rename = "admin")]
@@ -29,11 +29,13 @@ pub enum Scope {
     ConnectionsRead,
     #[serde(rename = "connections:write")]
     ConnectionsWrite,
+    #[serde(rename = "usage:read")]
+    UsageRead,
 }
 
 impl Scope {
     /// Every scope, in the order the API documents them.
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::Admin,
         Scope::ApiKeysWrite,
         Scope::WebhooksRead,
@@ -45,6 +47,7 @@ impl Scope {
         Scope::AuditRead,
         Scope::ConnectionsRead,
         Scope::ConnectionsWrite,
+        Scope::UsageRead,
     ];
 
     /// The scope's name on the wire (`webhooks:write`).
@@ -61,6 +64,7 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::ConnectionsRead => "connections:read",
             Scope::ConnectionsWrite => "connections:write",
+            Scope::UsageRead => "usage:read",
         }
     }
 

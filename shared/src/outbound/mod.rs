@@ -38,6 +38,7 @@ use crate::model::{ActionId, EndpointId, MessageId, TenantId};
 use crate::queue::{OutgoingJob, Queue};
 use crate::signing::standard::SigningKey;
 use crate::store::Store;
+use crate::usage::UsageMeter;
 use moka::sync::Cache;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +81,8 @@ pub struct Outbound {
     headers: Cache<(EndpointId, String), Arc<HeaderValues>>,
     messages: Cache<MessageId, Arc<Message>>,
     metrics: Arc<Metrics>,
+    /// The process's usage counters (published events, attempts, egress).
+    usage: UsageMeter,
 }
 
 impl Outbound {
@@ -91,6 +94,7 @@ impl Outbound {
     ) -> Self {
         Self {
             metrics: Arc::new(Metrics::new()),
+            usage: UsageMeter::new(Arc::clone(&store)),
             store,
             queue,
             keys,
@@ -129,6 +133,17 @@ impl Outbound {
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// Counts usage into `usage` (the process's meter) instead of a private one.
+    pub fn with_usage(mut self, usage: UsageMeter) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    /// The process's usage counters.
+    pub fn usage(&self) -> &UsageMeter {
+        &self.usage
     }
 
     /// The most live endpoints a tenant may have.

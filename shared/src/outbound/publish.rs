@@ -31,7 +31,12 @@ pub async fn publish(
         .idempotency_key
         .as_deref()
         .map(|k| (k, request_hash.as_str()));
-    publish_raw(ob, tenant, &request.event_type, &request.data, idempotency).await
+    let published =
+        publish_raw(ob, tenant, &request.event_type, &request.data, idempotency).await?;
+    if !published.replayed {
+        ob.usage().published(tenant);
+    }
+    Ok(published)
 }
 
 /// Publishes an operational event (`webhook.disabled`, …) into a tenant's own stream.

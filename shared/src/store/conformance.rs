@@ -20,6 +20,7 @@ pub const CASES: &[&str] = &[
     "ttl_hides_expired",
     "atomic_update",
     "transactions_all_or_nothing",
+    "transactional_update",
     "concurrent_adds",
     "index_query",
 ];
@@ -34,6 +35,7 @@ pub async fn run(store: &dyn Store, case: &str) {
         "ttl_hides_expired" => ttl_hides_expired(store).await,
         "atomic_update" => atomic_update(store).await,
         "transactions_all_or_nothing" => transactions_all_or_nothing(store).await,
+        "transactional_update" => transactional_update(store).await,
         "concurrent_adds" => concurrent_adds(store).await,
         "index_query" => index_query(store).await,
         other => panic!("unknown conformance case {other}"),
@@ -385,6 +387,65 @@ async fn transactions_all_or_nothing(store: &dyn Store) {
             .expect("get")
             .is_none()
     );
+}
+
+/// An update inside a transaction adds and sets like [`Store::update`] (creating the item), and
+/// is undone with the rest when another op's condition fails; its own condition counts too.
+async fn transactional_update(store: &dyn Store) {
+    let pk = partition("txupd");
+    let counter = ItemKey::new(&pk, "COUNTER");
+    let add = |n: i64| Update {
+        add: vec![("n".into(), n), ("m".into(), 2 * n)],
+        set: vec![("last".into(), json!(n))],
+    };
+    let entry = |sk: &str| TxOp::Put {
+        item: item(&pk, sk, json!({"n": 1})),
+        condition: Some(Condition::Absent),
+    };
+    let bump = |n: i64, condition: Option<Condition>| TxOp::Update {
+        key: counter.clone(),
+        update: add(n),
+        condition,
+    };
+    store
+        .transact(vec![entry("L#1"), bump(3, None)])
+        .await
+        .expect("create by a transactional add");
+    store
+        .transact(vec![entry("L#2"), bump(4, Some(Condition::Exists))])
+        .await
+        .expect("add to the item");
+    let read = store.get(&counter).await.expect("get").expect("created");
+    assert_eq!(
+        (read["n"].clone(), read["m"].clone()),
+        (json!(7), json!(14))
+    );
+    assert_eq!(read["last"], json!(4));
+    // A repeated entry (the retry of a batch already written) adds nothing.
+    assert_condition_failed(
+        store.transact(vec![entry("L#2"), bump(4, None)]).await,
+        "entry written twice",
+    );
+    // The update's own condition.
+    assert_condition_failed(
+        store
+            .transact(vec![
+                entry("L#3"),
+                bump(5, Some(Condition::AttrEquals("last".into(), json!(0)))),
+            ])
+            .await,
+        "update condition",
+    );
+    assert!(
+        store
+            .get(&ItemKey::new(&pk, "L#3"))
+            .await
+            .expect("get")
+            .is_none(),
+        "nothing written when the update's condition fails"
+    );
+    let read = store.get(&counter).await.expect("get").expect("present");
+    assert_eq!(read["n"], json!(7), "no add from a failed transaction");
 }
 
 async fn concurrent_adds(store: &dyn Store) {

@@ -180,6 +180,35 @@ impl Expr {
         })
     }
 
+    /// The `ADD … SET …` expression of `update`.
+    fn update(&mut self, update: &Update) -> Result<String, StoreError> {
+        let mut adds = Vec::new();
+        for (name, delta) in &update.add {
+            let n = self.name(name);
+            let v = self.value(AttributeValue::N(delta.to_string()));
+            adds.push(format!("{n} {v}"));
+        }
+        let mut sets = Vec::new();
+        for (name, value) in &update.set {
+            let n = self.name(name);
+            let v = self.value(to_value(value)?);
+            sets.push(format!("{n} = {v}"));
+        }
+        let mut update_expr = String::new();
+        if !adds.is_empty() {
+            update_expr.push_str(&format!("ADD {}", adds.join(", ")));
+        }
+        if !sets.is_empty() {
+            update_expr.push_str(&format!(" SET {}", sets.join(", ")));
+        }
+        if update_expr.is_empty() {
+            return Err(StoreError::Invalid(
+                "an update must change something".into(),
+            ));
+        }
+        Ok(update_expr.trim().to_owned())
+    }
+
     fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }
@@ -367,37 +396,14 @@ impl Store for DynamoStore {
         condition: Option<Condition>,
     ) -> Result<Item, StoreError> {
         let mut expr = Expr::default();
-        let mut adds = Vec::new();
-        for (name, delta) in &update.add {
-            let n = expr.name(name);
-            let v = expr.value(AttributeValue::N(delta.to_string()));
-            adds.push(format!("{n} {v}"));
-        }
-        let mut sets = Vec::new();
-        for (name, value) in &update.set {
-            let n = expr.name(name);
-            let v = expr.value(to_value(value)?);
-            sets.push(format!("{n} = {v}"));
-        }
-        let mut update_expr = String::new();
-        if !adds.is_empty() {
-            update_expr.push_str(&format!("ADD {}", adds.join(", ")));
-        }
-        if !sets.is_empty() {
-            update_expr.push_str(&format!(" SET {}", sets.join(", ")));
-        }
-        if update_expr.is_empty() {
-            return Err(StoreError::Invalid(
-                "an update must change something".into(),
-            ));
-        }
+        let update_expr = expr.update(update)?;
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attrs(key)))
-            .update_expression(update_expr.trim())
+            .update_expression(update_expr)
             .set_condition_expression(cond)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
@@ -448,6 +454,24 @@ impl Store for DynamoStore {
                         .build()
                         .map_err(|e| StoreError::Invalid(e.to_string()))?;
                     TransactWriteItem::builder().condition_check(check).build()
+                }
+                TxOp::Update {
+                    key,
+                    update,
+                    condition,
+                } => {
+                    let update_expr = expr.update(update)?;
+                    let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                    let update = aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .update_expression(update_expr)
+                        .set_condition_expression(cond)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                    TransactWriteItem::builder().update(update).build()
                 }
             };
             items.push(built);

@@ -194,7 +194,9 @@ impl Store for HeatMeter {
                     let pk = ItemKey::of(item)?.pk;
                     self.charge(Some(item), &pk, 2);
                 }
-                TxOp::Delete { key, .. } | TxOp::Check { key, .. } => {
+                // Billed by the item's size after the update, which is not known here: counted
+                // as one unit (twice, transactional), like a delete.
+                TxOp::Delete { key, .. } | TxOp::Check { key, .. } | TxOp::Update { key, .. } => {
                     self.charge(None, &key.pk, 2);
                 }
             }

@@ -163,6 +163,14 @@ pub enum TxOp {
         key: ItemKey,
         condition: Condition,
     },
+    /// [`Store::update`] inside the transaction: atomic adds and sets without reading first
+    /// (counters written together with the record of what they counted, e.g. usage and its
+    /// ledger).
+    Update {
+        key: ItemKey,
+        update: Update,
+        condition: Option<Condition>,
+    },
 }
 
 /// What can go wrong in a store call; repositories map these to domain errors.

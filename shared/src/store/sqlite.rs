@@ -411,6 +411,7 @@ enum EncodedOp {
     Put(Encoded, Option<Condition>),
     Delete(ItemKey, Option<Condition>),
     Check(ItemKey, Condition),
+    Update(ItemKey, Update, Option<Condition>),
 }
 
 impl EncodedOp {
@@ -419,19 +420,26 @@ impl EncodedOp {
             TxOp::Put { item, condition } => Self::Put(Encoded::of(&item)?, condition),
             TxOp::Delete { key, condition } => Self::Delete(key, condition),
             TxOp::Check { key, condition } => Self::Check(key, condition),
+            TxOp::Update {
+                key,
+                update,
+                condition,
+            } => Self::Update(key, update, condition),
         })
     }
 
     fn key(&self) -> &ItemKey {
         match self {
             Self::Put(item, _) => &item.key,
-            Self::Delete(key, _) | Self::Check(key, _) => key,
+            Self::Delete(key, _) | Self::Check(key, _) | Self::Update(key, _, _) => key,
         }
     }
 
     fn condition(&self) -> Option<&Condition> {
         match self {
-            Self::Put(_, condition) | Self::Delete(_, condition) => condition.as_ref(),
+            Self::Put(_, condition)
+            | Self::Delete(_, condition)
+            | Self::Update(_, _, condition) => condition.as_ref(),
             Self::Check(_, condition) => Some(condition),
         }
     }
@@ -628,6 +636,11 @@ impl Store for SqliteStore {
                         EncodedOp::Put(item, _) => write_item(tx, item)?,
                         EncodedOp::Delete(key, _) => delete_item(tx, key)?,
                         EncodedOp::Check(..) => {}
+                        EncodedOp::Update(key, update, _) => {
+                            let current = live_item(tx, key, now)?;
+                            let item = apply_update(key, current, update)?;
+                            write_item(tx, &Encoded::of(&item)?)?;
+                        }
                     }
                 }
                 Ok(())

@@ -4,7 +4,7 @@
 //! simulated second of 100 events to 100 endpoints, or 1,000 events to 10 endpoints, with every
 //! delivery made for real.
 
-use switchboard_tests::heat::{one_second_of, one_second_of_webhooks};
+use switchboard_tests::heat::{one_second_of, one_second_of_usage, one_second_of_webhooks};
 
 /// Most writes one partition key may take in one second of this traffic.
 const MAX_WRITES_PER_KEY: u64 = 300;
@@ -19,6 +19,10 @@ async fn keeps_every_key_cool(events: usize, endpoints: usize) {
         report.totals.writes >= report.deliveries() as u64,
         "every delivery writes at least once: {:?}",
         report.totals
+    );
+    assert!(
+        report.keys.iter().any(|(pk, _)| pk.starts_with("USG#")),
+        "the run's usage counts were written (and checked below)"
     );
     for (pk, heat) in &report.keys {
         assert!(
@@ -72,4 +76,48 @@ async fn webhooks_to_one_integration_keep_every_inbound_key_cool() {
         seen as u64 >= 2 * WEBHOOKS,
         "every webhook writes its own event and dedupe keys: {seen} inbound keys"
     );
+}
+
+/// Usage metering at 10,000 deliveries (and events) a second of one tenant, written by 1,000
+/// workers, the most delivery Lambda instances the template allows, each writing its counts
+/// once in that second as the meter does: the 32 shards keep every usage key under the limit
+/// (a transaction's two items, the counters and the ledger entry, each cost two units), and the
+/// counters add up to every count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_of_ten_thousand_deliveries_from_a_thousand_workers_keeps_every_key_cool() {
+    const WORKERS: usize = 1_000;
+    const DELIVERIES: usize = 10_000;
+    let report = one_second_of_usage(WORKERS, DELIVERIES).await;
+    let top: Vec<String> = report
+        .keys
+        .iter()
+        .take(5)
+        .map(|(pk, h)| format!("{pk}: {} writes, {} units", h.writes, h.units))
+        .collect();
+    println!("usage of {DELIVERIES} deliveries from {WORKERS} workers, hottest keys: {top:#?}");
+    assert!(
+        report.shards_used > 16,
+        "workers spread over the shards: {}",
+        report.shards_used
+    );
+    assert_eq!(report.attempted, DELIVERIES as u64);
+    assert_eq!(report.published, DELIVERIES as u64);
+    let usage_keys: Vec<_> = report
+        .keys
+        .iter()
+        .filter(|(pk, _)| pk.starts_with("USG#"))
+        .collect();
+    assert_eq!(
+        usage_keys.len(),
+        report.keys.len(),
+        "only usage keys are written"
+    );
+    for (pk, heat) in usage_keys {
+        assert!(
+            heat.writes <= MAX_WRITES_PER_KEY && heat.units <= MAX_UNITS_PER_KEY,
+            "{pk} took {} writes ({} units) in one second; hottest: {top:#?}",
+            heat.writes,
+            heat.units
+        );
+    }
 }

@@ -28,3 +28,4 @@ mod security_keys;
 mod security_serve;
 mod store_conformance;
 mod template;
+mod usage;

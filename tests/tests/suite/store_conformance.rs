@@ -23,6 +23,7 @@ switchboard_tests::conformance_suite! {
         ttl_hides_expired,
         atomic_update,
         transactions_all_or_nothing,
+        transactional_update,
         concurrent_adds,
         index_query,
     ],
@@ -45,6 +46,34 @@ mod audit_log {
             dynamodb => (dynamo_store().await, ()),
         },
         tests: [append_only, newest_first_in_pages, scoped_and_expiring],
+    }
+}
+
+/// Usage metering (sharded counters and their ledger, written by many workers at once) on both
+/// adapters.
+mod usage_ledger {
+    use std::sync::Arc;
+    use switchboard::store::Store;
+    use switchboard::store::sqlite::SqliteStore;
+    use switchboard::usage::conformance::CASES;
+    use switchboard_tests::{dynamo_store, sqlite_db};
+
+    /// The meters share the store, as a process's services do.
+    async fn run<S: Store + Clone>(store: &S, case: &str) {
+        switchboard::usage::conformance::run(Arc::new(store.clone()), case).await;
+    }
+
+    switchboard_tests::conformance_suite! {
+        cases: CASES,
+        run: run,
+        adapters: {
+            embedded => {
+                let (db, dir) = sqlite_db();
+                (SqliteStore::new(db), dir)
+            },
+            dynamodb => (dynamo_store().await, ()),
+        },
+        tests: [ledger_equals_counters_after_a_concurrent_burst, tenants_and_months_apart],
     }
 }
 

@@ -1,5 +1,5 @@
 //! The management API (the admin Lambda): tenants, API keys, webhooks, events, integrations, the
-//! audit log, health and the OpenAPI document.
+//! audit log, usage, health and the OpenAPI document.
 
 pub mod actions;
 pub mod api_keys;
@@ -9,4 +9,5 @@ pub mod events;
 pub mod health;
 pub mod integrations;
 pub mod tenants;
+pub mod usage;
 pub mod webhooks;

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod events;
 pub mod integrations;
 pub mod tenants;
+pub mod usage;
 pub mod webhooks;
 
 /// Deserialises a field that distinguishes "absent" (`None`, via `#[serde(default)]`) from
