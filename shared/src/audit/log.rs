@@ -21,10 +21,10 @@ use crate::store::{
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-/// Index partitions per tenant log. Audit entries come with control-plane writes (tens a
-/// second for a busy tenant at most), so 16 shards keep each index partition far below
-/// DynamoDB's 1,000 writes a second even for a tenant scripting thousands of changes.
-pub const LIST_SHARDS: u128 = 16;
+// Index partitions per tenant log: audit entries come with control-plane writes (tens a second
+// for a busy tenant at most), so the common `LIST_SHARDS` keep each index partition far below
+// DynamoDB's 1,000 writes a second even for a tenant scripting thousands of changes.
+use crate::store::LIST_SHARDS;
 
 /// What a log cursor's sort key starts with (entry ids).
 pub const CURSOR_PREFIX: &str = "aud_";

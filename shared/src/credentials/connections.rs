@@ -24,9 +24,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
-/// Write shards of a tenant's connection list, like the outbound lists' (16): connections are
-/// its own, so that actions (in `outbound`) can read connections without an import cycle.
-pub const LIST_SHARDS: u128 = 16;
+use crate::store::LIST_SHARDS;
 
 /// What a connection-list cursor's sort key starts with (connection ids).
 pub const CURSOR_PREFIX: &str = "conn_";

@@ -25,9 +25,7 @@ use crate::store::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Partitions per spread list (an endpoint's attempts, a tenant's events). At 10,000
-/// deliveries a second to 10 endpoints, each attempt partition takes ~63 writes a second.
-pub const LIST_SHARDS: u128 = 16;
+pub use crate::store::LIST_SHARDS;
 
 fn shard(ulid: ulid::Ulid) -> u128 {
     ulid.random() % LIST_SHARDS
