@@ -328,11 +328,48 @@ async fn actions_fire_rotate_revoke_and_disable(backend: Backend) -> Vec<String>
         "{d}"
     );
     assert_eq!(fakes.seen("/2010-04-01/").len(), before);
+    // The action's attempt log, newest first: the revoked attempt, then the sends before it.
+    let log = h.get(&format!("/v1/actions/{sms}/attempts")).await;
+    let attempts = log["data"].as_array().expect("attempts");
+    assert!(
+        attempts.iter().all(|a| a["action_id"] == json!(sms)),
+        "{log}"
+    );
+    assert_eq!(
+        attempts[0]["error_code"],
+        json!("connection_revoked"),
+        "{log}"
+    );
+    assert_eq!(
+        attempts[0]["status_code"],
+        Value::Null,
+        "nothing was sent: {log}"
+    );
+    let sent = attempts
+        .iter()
+        .filter(|a| a["status"] == json!("succeeded") && a["status_code"] == json!(201))
+        .count();
+    assert_eq!(
+        sent, before,
+        "one succeeded attempt per SMS the fake took: {log}"
+    );
+    let failed = h
+        .get(&format!("/v1/actions/{sms}/attempts?status=failed"))
+        .await;
+    assert!(
+        failed["data"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty() && d.iter().all(|a| a["status"] == json!("failed"))),
+        "{failed}"
+    );
 
     // No secret in any answer.
     let mut text = String::new();
     for path in [
         "/v1/actions".to_owned(),
+        format!("/v1/actions/{sms}/attempts"),
+        format!("/v1/actions/{call}/attempts"),
+        format!("/v1/actions/{chat}/attempts"),
         format!("/v1/events/{event_id}"),
         format!("/v1/events/{second_id}"),
         format!("/v1/events/{third_id}"),
