@@ -7,7 +7,7 @@
 //! [`super::ENDPOINT_CACHE_TTL`]), so the busy per-event and per-attempt records stay where the
 //! endpoints' are: keyed by message and by action id.
 
-use super::Outbound;
+use super::{Outbound, cap};
 use crate::audit::snapshot::{changed, created, deleted};
 use crate::audit::{Action as AuditAction, Recorder, Target, TargetType};
 use crate::credentials::{connections, providers};
@@ -134,20 +134,28 @@ pub async fn create_with_id(
         updated_at: now,
         version: 1,
     };
-    ob.store()
-        .transact(vec![
+    let item = to_item(&record_key(tenant, id), &action)?;
+    let store = ob.store();
+    let max = ob.max_endpoints();
+    versioned::retrying("destination count", || async {
+        let count = cap::read(store, tenant).await?;
+        cap::check(&count, max)?;
+        let ops = vec![
             TxOp::Put {
-                item: to_item(&record_key(tenant, id), &action)?,
+                item: item.clone(),
                 condition: Some(Condition::Absent),
             },
+            cap::one_more(tenant, &count)?,
             audit.op(
                 tenant,
                 AuditAction::ActionCreated,
                 target(id),
                 created(&action),
             )?,
-        ])
-        .await?;
+        ];
+        Ok::<_, DomainError>(versioned::commit(store, ops).await?.then_some(()))
+    })
+    .await?;
     ob.evict_actions(tenant);
     Ok(action)
 }
@@ -306,11 +314,13 @@ pub async fn delete(
     let store = ob.store();
     versioned::retrying("action", || async {
         let action = get(store, tenant, id).await?;
+        let count = cap::read(store, tenant).await?;
         let ops = vec![
             TxOp::Delete {
                 key: record_key(tenant, id),
                 condition: Some(Condition::VersionEquals(action.version)),
             },
+            cap::one_less(tenant, &count)?,
             audit.op(
                 tenant,
                 AuditAction::ActionDeleted,

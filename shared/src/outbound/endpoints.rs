@@ -2,7 +2,7 @@
 //! cap), list, view, update, soft delete, rotate the secret. Custom headers are sealed on the
 //! way in ([`super::headers`]).
 
-use super::{Outbound, headers};
+use super::{Outbound, cap, headers};
 use crate::audit::snapshot::{changed, created, deleted};
 use crate::audit::{Action, FieldChange, Recorder, Target, TargetType, toggle_or};
 use crate::crypto::envelope;
@@ -18,7 +18,6 @@ use crate::store::{Condition, ItemKey, Query, Store, TxOp, from_item, query_kept
 use crate::tenancy::tenant_pk;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 
 pub const SK_PREFIX: &str = "EP#";
 /// Signing secrets are 32 random bytes (Standard Webhooks allows 24–64).
@@ -36,62 +35,6 @@ impl Versioned for Endpoint {
 
 pub fn record_key(tenant: TenantId, id: EndpointId) -> ItemKey {
     ItemKey::new(tenant_pk(tenant), format!("{SK_PREFIX}{id}"))
-}
-
-/// How many live endpoints a tenant has. Every create and delete changes it in the same
-/// transaction as the endpoint, conditional on its version, so that concurrent creates cannot
-/// pass the cap together.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct LiveCount {
-    live: usize,
-    version: u64,
-}
-
-fn count_key(tenant: TenantId) -> ItemKey {
-    ItemKey::new(tenant_pk(tenant), "EPCOUNT")
-}
-
-/// The tenant's count and the condition that writing its successor needs. A tenant without a
-/// count item yet (new, or from before the cap) has its live endpoints counted once.
-async fn live_count(
-    store: &dyn Store,
-    tenant: TenantId,
-) -> Result<(LiveCount, Condition), DomainError> {
-    match store.get(&count_key(tenant)).await? {
-        Some(item) => {
-            let count: LiveCount = from_item(item)?;
-            let condition = Condition::VersionEquals(count.version);
-            Ok((count, condition))
-        }
-        None => {
-            let live = all(store, tenant).await?.len();
-            Ok((LiveCount { live, version: 0 }, Condition::Absent))
-        }
-    }
-}
-
-/// The write that moves the tenant's count to `live`, conditional on the count read.
-fn count_write(
-    tenant: TenantId,
-    read: &(LiveCount, Condition),
-    live: usize,
-) -> Result<TxOp, DomainError> {
-    let (count, condition) = read;
-    let next = LiveCount {
-        live,
-        version: count.version + 1,
-    };
-    Ok(TxOp::Put {
-        item: to_item(&count_key(tenant), &next)?,
-        condition: Some(condition.clone()),
-    })
-}
-
-/// The 409 a tenant at its cap gets.
-fn at_cap(max: usize) -> DomainError {
-    DomainError::Conflict(format!(
-        "this tenant already has {max} webhook endpoints, the most allowed; delete one to create another"
-    ))
 }
 
 /// Makes a new signing secret for an endpoint, sealed under its own encryption context.
@@ -141,9 +84,7 @@ pub async fn create_with_id(
 ) -> Result<(Endpoint, SecretString), DomainError> {
     let max = ob.max_endpoints();
     // Checked before any key-provider call; checked again, atomically, when writing.
-    if live_count(ob.store(), tenant).await?.0.live >= max {
-        return Err(at_cap(max));
-    }
+    cap::check(&cap::read(ob.store(), tenant).await?, max)?;
     let (secret, text) = new_secret(ob, tenant, id).await?;
     let sealed_headers = headers::seal(ob, tenant, id, &settings.headers).await?;
     let now = Utc::now();
@@ -170,16 +111,14 @@ pub async fn create_with_id(
     let item = to_item(&record_key(tenant, id), &endpoint)?;
     let store = ob.store();
     versioned::retrying("webhook endpoint count", || async {
-        let count = live_count(store, tenant).await?;
-        if count.0.live >= max {
-            return Err(at_cap(max));
-        }
+        let count = cap::read(store, tenant).await?;
+        cap::check(&count, max)?;
         let ops = vec![
             TxOp::Put {
                 item: item.clone(),
                 condition: Some(Condition::Absent),
             },
-            count_write(tenant, &count, count.0.live + 1)?,
+            cap::one_more(tenant, &count)?,
             audit.op(
                 tenant,
                 Action::WebhookCreated,
@@ -187,7 +126,7 @@ pub async fn create_with_id(
                 created(&endpoint),
             )?,
         ];
-        Ok(versioned::commit(store, ops).await?.then_some(()))
+        Ok::<_, DomainError>(versioned::commit(store, ops).await?.then_some(()))
     })
     .await?;
     ob.evict(tenant);
@@ -329,8 +268,8 @@ pub async fn delete(
         }];
         // Read (or first counted, this endpoint still live) before the write, so a concurrent
         // create or delete makes one of the two transactions retry.
-        let count = live_count(store, tenant).await?;
-        ops.push(count_write(tenant, &count, count.0.live.saturating_sub(1))?);
+        let count = cap::read(store, tenant).await?;
+        ops.push(cap::one_less(tenant, &count)?);
         ops.push(audit.op(tenant, Action::WebhookDeleted, target(id), changes)?);
         Ok(versioned::commit(store, ops).await?.then_some(endpoint))
     })

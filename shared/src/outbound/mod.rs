@@ -22,6 +22,7 @@
 //! (`DLV#act_…`, `ATM#act_…#00`–`#15`).
 
 pub mod actions;
+mod cap;
 pub mod endpoints;
 pub mod headers;
 pub mod messages;
@@ -146,7 +147,7 @@ impl Outbound {
         &self.usage
     }
 
-    /// The most live endpoints a tenant may have.
+    /// The most live destinations (webhook endpoints and actions together) a tenant may have.
     pub fn max_endpoints(&self) -> usize {
         self.max_endpoints
     }

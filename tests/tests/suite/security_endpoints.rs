@@ -439,6 +439,53 @@ async fn deliveries_span_pages_and_endpoints_are_capped(backend: Backend) {
     assert_eq!(delivered, 3, "one delivery per live endpoint");
     assert_eq!(receiver.seen("again").len(), 1);
     worker.stop().await;
+
+    // Actions share the cap with endpoints (each is a destination a publish fans out to): at 3
+    // endpoints an action is refused; with one endpoint deleted it fits, and then a webhook
+    // is refused again.
+    let connection = t
+        .post(
+            "/v1/connections",
+            json!({"provider": "twilio", "name": "cap",
+                   "credentials": {"account_sid": "AC0123456789abcdef0123456789abcdef",
+                                   "auth_token": "cap-token-0123456789"}}),
+        )
+        .await;
+    assert_eq!(
+        connection.status,
+        StatusCode::CREATED,
+        "{}",
+        connection.body
+    );
+    let action = json!({"connection_id": connection.body["id"], "kind": "twilio_sms",
+                        "event_types": ["never.*"],
+                        "template": {"to": "+15550100", "from": "+15550101", "body": "hi"}});
+    let refused = t.post("/v1/actions", action.clone()).await;
+    assert_problem(&refused, StatusCode::CONFLICT, "the most allowed");
+    let deleted = t
+        .call(
+            Method::DELETE,
+            &format!("/v1/webhooks/{}", created[1]),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let fits = t.post("/v1/actions", action).await;
+    assert_eq!(fits.status, StatusCode::CREATED, "{}", fits.body);
+    let over = t
+        .post("/v1/webhooks", json!({"url": receiver.url("over")}))
+        .await;
+    assert_problem(&over, StatusCode::CONFLICT, "the most allowed");
+    // Deleting the action frees its place for a webhook.
+    let gone = t
+        .call(
+            Method::DELETE,
+            &format!("/v1/actions/{}", fits.body["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    t.endpoint_at(receiver.url("last"), json!({})).await;
 }
 
 /// Item 16: a URL on port 0 is refused when saved.

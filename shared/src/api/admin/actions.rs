@@ -44,7 +44,8 @@ pub async fn list(
     responses((status = 201, body = ActionView), (status = 400, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem, description = "The connection is not the tenant's"),
-              (status = 409, body = Problem),
+              (status = 409, body = Problem,
+               description = "The tenant already has the most destinations (webhook endpoints and actions together) allowed (`SWITCHBOARD_MAX_ENDPOINTS_PER_TENANT`, default 1,000), or the connection is revoked"),
               (status = 413, body = Problem), (status = 415, body = Problem),
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn create(
