@@ -104,7 +104,11 @@ impl App {
             .with_metrics(Arc::clone(&metrics))
             .with_usage(usage.clone()),
         );
-        let delivery = Arc::new(Engine::new(Arc::clone(&outbound), &settings.delivery)?);
+        let delivery = Arc::new(Engine::new(
+            Arc::clone(&outbound),
+            &settings.delivery,
+            settings.audit_retention,
+        )?);
         let inbound = Arc::new(Inbound::new(
             Arc::clone(&store),
             Arc::clone(&queue),

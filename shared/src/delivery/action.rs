@@ -172,8 +172,14 @@ impl Engine {
     /// Disables an action the provider says is gone, audited by the system actor `delivery`,
     /// and tells the tenant with a `webhook.disabled` event naming the action.
     async fn disable_action(&self, action: &Action, reason: &str) -> Result<(), DomainError> {
-        let audit = crate::audit::Recorder::system("delivery");
-        actions::disable(&self.outbound, action.tenant_id, action.id, reason, &audit).await?;
+        actions::disable(
+            &self.outbound,
+            action.tenant_id,
+            action.id,
+            reason,
+            &self.audit,
+        )
+        .await?;
         tracing::warn!(tenant = %action.tenant_id, action_id = %action.id, reason, "action disabled");
         publish::publish_internal(
             &self.outbound,

@@ -84,12 +84,16 @@ pub struct Engine {
     schedule: RetrySchedule,
     disable_after: Duration,
     providers: ProviderUrls,
+    /// The engine's own writes (disabling a destination the receiver says is gone) are audited
+    /// by the system actor `delivery`, kept as long as the API's entries.
+    audit: crate::audit::Recorder,
 }
 
 impl Engine {
     pub fn new(
         outbound: Arc<Outbound>,
         settings: &DeliverySettings,
+        audit_retention: Duration,
     ) -> Result<Self, client::ClientError> {
         Ok(Self {
             client: DeliveryClient::new(settings.policy.clone())?,
@@ -97,6 +101,10 @@ impl Engine {
             schedule: settings.schedule.clone(),
             disable_after: settings.disable_after,
             providers: settings.providers.clone(),
+            audit: crate::audit::Recorder::new(
+                crate::audit::Origin::system("delivery"),
+                audit_retention,
+            ),
         })
     }
 
@@ -482,7 +490,6 @@ impl Engine {
     /// Disables an endpoint and tells the tenant with a `webhook.disabled` event.
     /// Audited as `webhook.disabled` by the system actor `delivery`.
     async fn disable(&self, endpoint: &Endpoint, reason: &str) -> Result<(), DomainError> {
-        let audit = crate::audit::Recorder::system("delivery");
         let disabled = endpoints::modify_audited(
             &self.outbound,
             endpoint.tenant_id,
@@ -492,7 +499,7 @@ impl Engine {
                 e.disabled_reason = Some(reason.to_owned());
                 Ok(())
             },
-            &audit,
+            &self.audit,
             |_| crate::audit::Action::WebhookDisabled,
         )
         .await?;

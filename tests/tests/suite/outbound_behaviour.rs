@@ -162,7 +162,12 @@ async fn test_send_resend_and_recover(backend: Backend) {
 }
 
 async fn failing_endpoints_are_disabled_after_the_window(backend: Backend) {
-    let h = Harness::with(backend, |s| s.delivery.disable_after = Duration::ZERO).await;
+    const AUDIT_RETENTION: Duration = Duration::from_secs(2 * 86_400);
+    let h = Harness::with(backend, |s| {
+        s.delivery.disable_after = Duration::ZERO;
+        s.audit_retention = AUDIT_RETENTION;
+    })
+    .await;
     let worker = h.worker();
     h.receiver.script(
         "dying",
@@ -186,6 +191,29 @@ async fn failing_endpoints_are_disabled_after_the_window(backend: Backend) {
         "{view}"
     );
     assert!(view["failing_since"].is_string(), "{view}");
+    // Audited by the system actor `delivery`, kept as long as the configured retention says.
+    let audit = h.get("/v1/audit?action=webhook.disabled").await;
+    let entry = &audit["data"][0];
+    assert_eq!(
+        (entry["actor"]["type"].clone(), entry["actor"]["id"].clone()),
+        (json!("system"), json!("delivery")),
+        "{audit}"
+    );
+    let id: switchboard::model::AuditId =
+        entry["id"].as_str().expect("id").parse().expect("audit id");
+    let item = h
+        .app
+        .store
+        .get(&switchboard::audit::log::entry_key(id))
+        .await
+        .expect("read")
+        .expect("entry");
+    let ttl = item["ttl"].as_i64().expect("ttl");
+    let expected = chrono::Utc::now().timestamp() + AUDIT_RETENTION.as_secs() as i64;
+    assert!(
+        (expected - ttl).abs() < 120,
+        "ttl {ttl}, expected about {expected}"
+    );
     // Re-enabling clears the failure state.
     let patched = h
         .call(
