@@ -98,8 +98,25 @@ def _explained(errors, case=None):
     )
 
 
+# `GET /v1/connections` filters metadata as a deep object (`metadata[env]=sandbox`). The
+# generator does not serialise `style: deepObject`: it sends a negated `metadata` as plain
+# `key=value` pairs, which the list ignores like any unknown plain parameter, and a query value is
+# always text, so a "non-string" value cannot be told from its string. Such a request never
+# reaches the server as `metadata`; the server's own refusals of bad `metadata[...]` filters are
+# tested in tests/tests/suite/connections.rs. Only that accepted-negation is excused.
+def _deep_object_not_sent(failure, case):
+    return (
+        failure.code == "ST201"
+        and case.operation.label == "GET /v1/connections"
+        and "parameter `metadata` in query" in (failure.message or "")
+        and not any(str(k).startswith("metadata[") for k in (case.query or {}))
+    )
+
+
 @schemathesis.hook
 def filter_failure(context, failure, case, response):
+    if _deep_object_not_sent(failure, case):
+        return False
     if failure.code != "ST202":
         return True
     try:

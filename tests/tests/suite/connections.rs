@@ -224,6 +224,10 @@ async fn connections_are_created_listed_updated_rotated_and_revoked(backend: Bac
     h.fetch("/v1/connections?metadata=x")
         .await
         .assert_field(StatusCode::BAD_REQUEST, "metadata");
+    // A deep-object filter the list does not know is refused, not ignored (it would match all).
+    h.fetch("/v1/connections?meta[env]=sandbox")
+        .await
+        .assert_field(StatusCode::BAD_REQUEST, "metadata");
 
     // Pages: a cursor carries on, and is bound to its filter.
     let mut more = Vec::new();

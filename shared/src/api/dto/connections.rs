@@ -303,7 +303,8 @@ pub struct ConnectionsListQuery {
 }
 
 /// Parses the raw query string: `limit`, `cursor`, `provider` and `metadata[key]` (serde's
-/// query decoding has no deep objects). Other parameters are ignored, as on every list.
+/// query decoding has no deep objects). Other plain parameters are ignored, as on every list;
+/// other bracketed ones are refused.
 pub fn parse_list_query(raw: &str) -> Result<ConnectionsListQuery, FieldError> {
     let mut out = ConnectionsListQuery::default();
     for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
@@ -318,6 +319,14 @@ pub fn parse_list_query(raw: &str) -> Result<ConnectionsListQuery, FieldError> {
             "provider" => {
                 providers::lookup(&value)?;
                 out.filter.provider = Some(value.into_owned());
+            }
+            // A bracketed name is a deep-object filter: one this list does not know would
+            // silently match everything, so it is refused rather than ignored.
+            other if other.contains('[') && !other.starts_with("metadata[") => {
+                return Err(FieldError::new(
+                    "metadata",
+                    "a bracketed parameter other than `metadata[key]` is not a filter of this list",
+                ));
             }
             other => {
                 if let Some(rest) = other.strip_prefix("metadata") {
