@@ -1,0 +1,6 @@
+import { h } from './dom.js';
+import { header } from './ui.js';
+
+export function render(main) {
+  main.append(header('usage'), h('p', {}, 'Coming soon.'));
+}
