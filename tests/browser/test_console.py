@@ -307,6 +307,53 @@ def test_outbound_tour_in_the_browser(browser, server, receiver):
     page.context.close()
 
 
+def test_integrations_connections_and_actions_forms(browser, server):
+    """The provider-driven forms: an integration shows its hook URL to paste, a connection's
+    credential error lands beside that credential, an action previews its template."""
+    status, created, _ = call(server["base"], "POST", "/v1/tenants", server["root"], {"name": "Initech"})
+    assert status == 201
+    page, watch = new_page(browser, server)
+    page.goto("/console")
+    sign_in(page, created["api_key"]["key"])
+
+    tab(page, "Integrations")
+    page.get_by_text("Create an integration").click()
+    page.get_by_label("Provider", exact=True).select_option("stripe")
+    page.get_by_label("Name", exact=True).fill("billing")
+    page.get_by_label("Secret", exact=True).fill("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    page.get_by_role("button", name="Create integration").click()
+    hook = page.locator(".secret-once code.url")
+    expect(hook).to_contain_text("/hooks/int_")
+    expect(page.locator(".secret-once")).to_contain_text("Endpoint URL")
+    page.get_by_role("link", name="Open the integration").click()
+    expect(page.locator("main h1")).to_have_text("billing")
+    expect(page.get_by_text("Nothing received yet")).to_be_visible()
+
+    tab(page, "Connections")
+    page.get_by_text("Store provider credentials").click()
+    page.get_by_label("Provider", exact=True).select_option("slack")
+    page.get_by_label("Name", exact=True).fill("ops")
+    webhook_url = page.locator('[data-credential="webhook_url"]')
+    expect(webhook_url).to_have_attribute("type", "password")
+    webhook_url.fill("https://example.com/not-slack")
+    page.get_by_role("button", name="Store credentials").click()
+    expect(page.locator('[data-field="credentials.webhook_url"] .field-error')).not_to_be_empty()
+    webhook_url.fill("https://hooks.slack.com/services/T1/B1/abcdefgh")
+    page.get_by_role("button", name="Store credentials").click()
+    expect(page.locator(".alert-ok")).to_contain_text("fingerprint")
+    assert "abcdefgh" not in page.content()
+
+    tab(page, "Actions")
+    page.get_by_text("Create an action").click()
+    expect(page.get_by_label("Kind")).to_have_value("slack_message")
+    page.get_by_label("Template (JSON: each value a minijinja template)").fill('{"text": "New {{ event.data.subject }}"}')
+    expect(page.locator("pre.json")).to_contain_text("New Printer on fire")
+    page.get_by_role("button", name="Create action").click()
+    expect(page.locator(".list tbody tr")).to_have_count(1)
+    watch.assert_clean(page)
+    page.context.close()
+
+
 # ------------------------------------------------------------------ screenshots
 
 
@@ -328,6 +375,19 @@ def tenant(server, receiver):
     for i, kind in enumerate(["ticket.created", "ticket.updated", "invoice.paid", "ticket.closed"]):
         status, pub, _ = call(base, "POST", "/v1/events", key, {"type": kind, "data": {"id": 40 + i, "subject": "Printer on fire"}})
         ids.append(pub["id"])
+    status, _, _ = call(base, "POST", "/v1/integrations", key, {
+        "type": "github", "name": "acme repos", "config": {"secret": "It is a secret"},
+        "mapping": {"repo": "$.repository.full_name"}, "route": {"event_type": "github.push"}})
+    assert status == 201
+    status, conn, _ = call(base, "POST", "/v1/connections", key, {
+        "provider": "slack", "name": "ops channel",
+        "credentials": {"webhook_url": "https://hooks.slack.com/services/T000/B000/XXXXXXXX"},
+        "metadata": {"env": "production"}})
+    assert status == 201
+    status, _, _ = call(base, "POST", "/v1/actions", key, {
+        "connection_id": conn["id"], "kind": "slack_message", "event_types": ["invoice.*"],
+        "template": {"text": "Paid: {{ event.data.id }}"}})
+    assert status == 201
     deadline = time.time() + 20
     while time.time() < deadline:
         _, ev, _ = call(base, "GET", f"/v1/events/{ids[-1]}", key)
