@@ -1,4 +1,4 @@
-// The one way the console builds DOM: createElement + textContent, never innerHTML, so text
+// The one way the console builds DOM: createElement + text nodes, never an HTML string, so text
 // from the API is always text. Attributes are set with setAttribute; event handlers are
 // properties (`on: {click}`), never inline `on…` attributes (CSP forbids those anyway).
 

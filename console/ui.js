@@ -80,7 +80,7 @@ export function details(pairs) {
  * A cursor-paginated table. `load(cursor)` returns a list page ({data, next_cursor}); rows
  * come in pages with a "Load more" button while the API says there is more.
  */
-export function pagedTable({ columns, load, emptyText, emptyAction, caption }) {
+export function pagedTable({ columns, load, emptyText, emptyAction, caption, onFirstPage }) {
   const body = h('tbody');
   const foot = h('div', { class: 'list-foot' });
   const table = h('table', { class: 'table' },
@@ -102,6 +102,7 @@ export function pagedTable({ columns, load, emptyText, emptyAction, caption }) {
         body.append(h('tr', {}, columns.map((c) => h('td', { 'data-label': c.title, class: c.class || null }, c.render(row)))));
       }
       replace(foot);
+      if (!cursor && onFirstPage) onFirstPage(count);
       if (result.next_cursor) {
         foot.append(h('button', { type: 'button', class: 'btn', on: { click: () => page(result.next_cursor) } }, 'Load more'));
       } else if (count === 0) {

@@ -13,7 +13,7 @@ import {
 
 export function render(main, params, ctx) {
   if (params[0]) return detail(main, params[0], ctx);
-  return list(main, ctx);
+  return list(main);
 }
 
 function endpointStatus(e) {
@@ -95,9 +95,12 @@ function endpointForm(existing, onDone) {
   return form;
 }
 
-function list(main, ctx) {
+function list(main) {
   const result = h('div', { class: 'result', 'aria-live': 'polite' });
+  // The create form starts open only while there is no endpoint yet.
+  const disclosure = h('details', { class: 'disclosure' }, h('summary', {}, 'Create an endpoint'));
   const table = pagedTable({
+    onFirstPage: (count) => { if (count === 0) disclosure.open = true; },
     caption: 'Webhook endpoints',
     load: (cursor) => get('/v1/webhooks', { cursor }),
     emptyText: can('webhooks:write')
@@ -124,7 +127,8 @@ function list(main, ctx) {
       form.querySelector('input[name=enabled]').checked = true;
       table.reload();
     });
-    parts.push(section('New endpoint', h('details', { class: 'disclosure', open: true }, h('summary', {}, 'Create an endpoint'), form), result));
+    disclosure.append(form);
+    parts.push(section('New endpoint', disclosure, result));
   }
   parts.push(section('Endpoints', table.el));
   main.append(...parts);

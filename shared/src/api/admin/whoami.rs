@@ -10,7 +10,7 @@ use crate::tenancy::{api_keys, tenants};
 use axum::Json;
 use axum::extract::State;
 
-#[utoipa::path(get, path = "/v1/whoami", tag = "meta",
+#[utoipa::path(get, path = "/v1/whoami", tag = "meta", operation_id = "whoami",
     security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = WhoAmI, description = "The key this request was made with"),
               (status = 401, body = Problem,
