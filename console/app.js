@@ -80,6 +80,8 @@ function renderChrome(active) {
   replace(nav, allowedTabs().map((t) => h('a', {
     href: `#/${t.id}`, class: t.id === active ? 'tab active' : 'tab', 'aria-current': t.id === active ? 'page' : null,
   }, t.label)));
+  // On a phone the tabs scroll sideways: keep the current one in sight.
+  nav.querySelector('.tab.active')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
 }
 
 // ------------------------------------------------------------------ sign-in / out

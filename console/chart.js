@@ -7,13 +7,13 @@ import { svg, h } from './dom.js';
  * `buckets`: [{label, values: {series: n}}]; `series`: [{key, label, class}].
  */
 export function barChart({ buckets, series, height = 160, label }) {
-  const width = Math.max(320, buckets.length * 28);
+  const width = Math.max(640, buckets.length * 28);
   const pad = { top: 10, bottom: 22, left: 34, right: 6 };
   const max = Math.max(1, ...buckets.map((b) => series.reduce((s, x) => s + (b.values[x.key] || 0), 0)));
   const plotH = height - pad.top - pad.bottom;
   const slot = (width - pad.left - pad.right) / Math.max(1, buckets.length);
-  const bar = Math.max(4, slot * 0.7);
-  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': label || 'chart', preserveAspectRatio: 'none' });
+  const bar = Math.min(56, Math.max(4, slot * 0.7));
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': label || 'chart' });
   root.append(svg('title', {}, label || 'chart'));
   for (const frac of [0, 0.5, 1]) {
     const y = pad.top + plotH * (1 - frac);

@@ -29,12 +29,20 @@ export function render(main, _params, ctx) {
     ],
   });
 
+  /** Signs in with the key just shown; a failure shows beside the button, the key stays. */
+  function signInButton(key) {
+    const slot = h('div');
+    const button = actionButton('Sign in as this tenant', () => ctx.signInAs(key), { small: false, into: slot });
+    button.classList.add('btn-primary');
+    return h('div', {}, button, slot);
+  }
+
   function shown(title, key) {
     replace(result, secretOnce({
       title,
       secret: key,
       warning: 'This admin key is shown once. Copy it and hand it to the tenant now.',
-      extra: h('p', {}, h('button', { type: 'button', class: 'btn btn-primary', on: { click: () => ctx.signInAs(key) } }, 'Sign in as this tenant')),
+      extra: signInButton(key),
     }));
     result.scrollIntoView({ block: 'nearest' });
   }

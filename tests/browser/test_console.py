@@ -307,6 +307,41 @@ def test_outbound_tour_in_the_browser(browser, server, receiver):
     page.context.close()
 
 
+def test_a_lost_connection_or_a_503_keeps_the_form(browser, server):
+    """A publish that cannot reach the server, or meets a 503, says so, offers a retry, and
+    keeps everything typed; the retry sends it."""
+    status, created, _ = call(server["base"], "POST", "/v1/tenants", server["root"], {"name": "Umbrella"})
+    assert status == 201
+    page, watch = new_page(browser, server)
+    page.goto("/console")
+    sign_in(page, created["api_key"]["key"])
+    tab(page, "Events")
+    page.get_by_label("Event type", exact=True).fill("order.placed")
+    page.get_by_label("Data (JSON)").fill('{"order": 7}')
+    alert = page.locator("form", has=page.get_by_label("Data (JSON)")).locator(".form-alert")
+
+    page.route("**/v1/events", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    page.get_by_role("button", name="Publish").click()
+    expect(alert).to_contain_text("Could not reach Switchboard")
+    expect(page.get_by_label("Event type", exact=True)).to_have_value("order.placed")
+    expect(page.get_by_label("Data (JSON)")).to_have_value('{"order": 7}')
+    page.unroute("**/v1/events")
+
+    problem = json.dumps({"type": "https://switchboard.dev/problems/unavailable", "title": "Service Unavailable",
+                          "status": 503, "detail": "a dependency is unavailable; retry shortly"})
+    page.route("**/v1/events", lambda route: route.fulfill(status=503, body=problem, headers={
+        "content-type": "application/problem+json", "retry-after": "1"}) if route.request.method == "POST" else route.continue_())
+    page.get_by_role("button", name="Publish").click()
+    expect(alert).to_contain_text("briefly unavailable")
+    expect(page.get_by_label("Data (JSON)")).to_have_value('{"order": 7}')
+    page.unroute("**/v1/events")
+    alert.get_by_role("button", name="Retry").click()
+    expect(page.locator(".alert-ok")).to_contain_text("Published msg_")
+    csp = [m for m in watch.console if "Content Security Policy" in m]
+    assert csp == [] and watch.errors == []
+    page.context.close()
+
+
 def test_integrations_connections_and_actions_forms(browser, server):
     """The provider-driven forms: an integration shows its hook URL to paste, a connection's
     credential error lands beside that credential, an action previews its template."""
@@ -419,6 +454,8 @@ def test_screenshots_of_every_screen(browser, server, tenant, width, scheme):
         expect(page.locator("main h1")).to_be_visible()
         name = screen.split("/")[0] + ("-detail" if "/" in screen else "")
         page.screenshot(path=str(SHOTS / f"{name}-{scheme}-{width}.png"), full_page=True)
+        if width == 1280:  # the first screenful, as the README shows it
+            page.screenshot(path=str(SHOTS / f"{name}-{scheme}-1280x800.png"))
         # Readable at this width: nothing makes the page scroll sideways.
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, f"{name} at {width}px scrolls sideways by {overflow}px"
