@@ -96,7 +96,7 @@ function signInView(reason) {
   const form = h('form', { class: 'card signin', novalidate: true },
     h('h1', {}, 'Sign in'),
     reason ? h('div', { class: 'alert alert-error signed-out', role: 'alert' }, `Signed out: ${reason}`) : null,
-    h('p', {}, 'Paste an API key, or the root key that `switchboard serve` printed on its first run. The key is kept in this tab only (sessionStorage) and sent as a Bearer token.'),
+    h('p', {}, 'Paste an API key, or the root key that ', h('code', {}, 'switchboard serve'), ' printed on its first run. The key is kept in this tab only (sessionStorage, never a cookie) and sent as a Bearer token.'),
     field('key', 'API key', key),
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in'));
   onSubmit(form, async () => {

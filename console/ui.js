@@ -99,7 +99,8 @@ export function pagedTable({ columns, load, emptyText, emptyAction, caption, onF
       if (mine !== generation) return;
       for (const row of result.data || []) {
         count++;
-        body.append(h('tr', {}, columns.map((c) => h('td', { 'data-label': c.title, class: c.class || null }, c.render(row)))));
+        // One wrapper per cell: on a phone the cell is a (label, content) grid row.
+        body.append(h('tr', {}, columns.map((c) => h('td', { 'data-label': c.title, class: c.class || null }, h('div', { class: 'cell' }, c.render(row))))));
       }
       replace(foot);
       if (!cursor && onFirstPage) onFirstPage(count);

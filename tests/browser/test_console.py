@@ -441,6 +441,8 @@ def test_screenshots_of_every_screen(browser, server, tenant, width, scheme):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, watch = new_page(browser, server, width=width, height=800 if width > 400 else 844, scheme=scheme)
     page.goto("/console")
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.screenshot(path=str(SHOTS / f"signin-{scheme}-{width}.png"), full_page=True)
     sign_in(page, server["root"])
     expect(page.locator("nav.tabs a")).to_have_text(["Tenants"])
     expect(page.locator(".list tbody tr").first).to_be_visible()
