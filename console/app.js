@@ -104,11 +104,20 @@ function signInView(reason) {
     const who = await get('/v1/whoami', undefined, { key: value, quiet401: true });
     session.key = value;
     session.whoami = who;
-    location.hash = `#/${allowedTabs()[0]?.id || ''}`;
-    route();
+    enterFirstTab();
   });
   replace(main, form);
   key.focus();
+}
+
+/**
+ * After sign-in: the screen the URL names when this key may see it (a deep link survives the
+ * sign-in), else the key's first tab (the URL replaced without a hashchange, so it renders once).
+ */
+function enterFirstTab() {
+  const current = location.hash.replace(/^#\/?/, '').split('/')[0];
+  if (!allowedTabs().some((t) => t.id === current)) history.replaceState(null, '', `#/${allowedTabs()[0]?.id || ''}`);
+  route();
 }
 
 export function signOut(reason) {
@@ -122,8 +131,7 @@ export async function signInAs(key) {
   const who = await get('/v1/whoami', undefined, { key, quiet401: true });
   session.key = key;
   session.whoami = who;
-  location.hash = `#/${allowedTabs()[0]?.id || ''}`;
-  route();
+  enterFirstTab();
 }
 
 setUnauthorizedHandler((detail) => signOut(detail));
