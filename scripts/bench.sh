@@ -7,6 +7,9 @@
 #   - inbound: 20,000 GitHub-signed 2 KiB webhooks to POST /hooks/{id} at 64 connections
 #     (accepted req/s and latency), then processed, routed and delivered to a loopback receiver
 #     subscribed to the routed event (end-to-end rate; every accepted one delivered once);
+#   - actions: 10,000 events to one webhook, then to one twilio_sms action (the receiver stands in
+#     for Twilio through SWITCHBOARD_TWILIO_BASE_URL), alternated twice: the cost of an action
+#     beside a plain delivery;
 #   - sign+verify of a 2 KiB body per core;
 #   - write heat: the hottest DynamoDB partition key of one simulated second of a 10,000
 #     deliveries/s tenant (heat-report), and from it and serve's CPU per delivery the capacity
@@ -24,7 +27,10 @@ cargo build --release --locked -q -p switchboard-tests --bin heat-report
 release="${CARGO_TARGET_DIR:-target}/release"
 
 data=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+twilio_port=$(free_port)
+SWITCHBOARD_TWILIO_BASE_URL="http://127.0.0.1:$twilio_port" \
 SWITCHBOARD_ALLOW_CIDRS=127.0.0.1/32 RUST_LOG=warn "$release"/switchboard serve --addr "127.0.0.1:$port" --data-dir "$data" > "$data/serve.out" 2>&1 &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -61,6 +67,8 @@ rss_out=$(awk '/VmHWM/ {print $2/1024 " MiB"}' "/proc/$serve_pid/status")
 "$release"/switchboard bench outbound --base "$base" --root-key "$root" --events 20000 --endpoints 1 | tee "$data/out1.txt"
 echo "== inbound: GitHub-signed 2 KiB webhooks to POST /hooks/{id}, 64 connections, then processed and delivered"
 "$release"/switchboard bench inbound --base "$base" --root-key "$root" --requests 20000 | tee "$data/inbound.txt"
+echo "== actions: one webhook vs one twilio_sms action, 10000 events each, 2 rounds"
+"$release"/switchboard bench actions --base "$base" --root-key "$root" --events 10000 --receiver-port "$twilio_port" | tee "$data/actions.txt"
 echo "== sign+verify"
 "$release"/switchboard bench sign | tee "$data/sign.txt"
 echo "== inbound verify alone, per provider"
@@ -85,6 +93,7 @@ echo "GET /v1/api-keys: ${rps} req/s, p50 ${p50}, p99 ${p99} (target >= 20000 re
 echo "serve peak RSS after the 10-endpoint run: ${rss_out} (target <= 150 MB)"
 cat "$data/out10.txt" "$data/out1.txt"
 cat "$data/inbound.txt"; echo "(inbound targets: >= 10000 accepted req/s with p99 <= 20 ms; >= 3000/s end to end)"
+cat "$data/actions.txt"
 cat "$data/sign.txt" "$data/verify.txt" "$data/heat.txt"
 echo "serve CPU per delivery (10-endpoint run): ${cpu_ms_per_delivery} ms"
 for f in admin intake delivery; do

@@ -1,5 +1,5 @@
 //! The benchmark drivers behind `scripts/bench.sh`: outbound throughput and latency against a
-//! running `serve`, and the sign+verify micro-benchmark.
+//! running `serve`, actions beside webhooks, and the sign+verify micro-benchmark.
 
 use crate::receiver::{self, Tally};
 use clap::Subcommand;
@@ -47,6 +47,25 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Publish events to a running `serve` whose Twilio base URL is
+    /// `http://127.0.0.1:{receiver_port}`, alternately to one webhook and to one `twilio_sms`
+    /// action, both received on that port, and print the cost of an action beside a delivery.
+    Actions {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        root_key: String,
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// The loopback port serve's `SWITCHBOARD_TWILIO_BASE_URL` names.
+        #[arg(long)]
+        receiver_port: u16,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Webhook/action rounds, alternated so that drift hits both.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+    },
     /// Verify alone, per inbound provider, on a 2 KiB body on one core; standard_webhooks also
     /// through the `standardwebhooks` crate's `verify`, side by side.
     Verify {
@@ -83,6 +102,24 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             requests,
             concurrency,
         } => crate::bench_inbound::run(&base, &root_key, requests, concurrency).await,
+        BenchCommand::Actions {
+            base,
+            root_key,
+            events,
+            receiver_port,
+            concurrency,
+            rounds,
+        } => {
+            let run = crate::bench_actions::Run {
+                base: &base,
+                root_key: &root_key,
+                events,
+                receiver_port,
+                concurrency,
+                rounds,
+            };
+            run.go().await
+        }
     }
 }
 
@@ -134,8 +171,19 @@ pub(crate) async fn setup(
     tenant_name: &str,
     concurrency: usize,
 ) -> Result<Setup> {
+    setup_on(base, root_key, tenant_name, concurrency, 0).await
+}
+
+/// [`setup`] with the receiver on loopback port `port` (0: any free one).
+pub(crate) async fn setup_on(
+    base: &str,
+    root_key: &str,
+    tenant_name: &str,
+    concurrency: usize,
+    port: u16,
+) -> Result<Setup> {
     let tally = Arc::new(Tally::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let receiver_url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(receiver::serve(
         listener,
@@ -176,10 +224,25 @@ pub(crate) async fn wait_for(tally: &Tally, expected: u64, within: Duration) -> 
     None
 }
 
-async fn publish_many(
+/// Publishes `count` events of type `bench.event` from `concurrency` tasks, every one `pace`
+/// apart when given; answers how long it took.
+pub(crate) async fn publish_many(
     http: &reqwest::Client,
     base: &str,
     key: &str,
+    count: usize,
+    concurrency: usize,
+    pace: Option<Duration>,
+) -> Result<Duration> {
+    publish_typed(http, base, key, "bench.event", count, concurrency, pace).await
+}
+
+/// [`publish_many`] with events of type `event_type`.
+pub(crate) async fn publish_typed(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    event_type: &str,
     count: usize,
     concurrency: usize,
     pace: Option<Duration>,
@@ -188,11 +251,12 @@ async fn publish_many(
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (http, url, key, next) = (
+        let (http, url, key, next, event_type) = (
             http.clone(),
             format!("{base}/v1/events"),
             key.to_owned(),
             Arc::clone(&next),
+            event_type.to_owned(),
         );
         tasks.spawn(async move {
             loop {
@@ -208,7 +272,7 @@ async fn publish_many(
                     &http,
                     url.clone(),
                     &key,
-                    json!({"type": "bench.event", "data": {"i": i, "pad": "x".repeat(512)}}),
+                    json!({"type": event_type, "data": {"i": i, "pad": "x".repeat(512)}}),
                 )
                 .await
                 .map_err(|e| e.to_string())?;

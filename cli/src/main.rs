@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod bench_actions;
 mod bench_inbound;
 mod commands;
 mod fake;

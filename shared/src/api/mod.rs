@@ -120,6 +120,7 @@ fn admin_routes() -> Router<AppState> {
                 .patch(actions::update)
                 .delete(actions::delete),
         )
+        .route("/v1/actions/{id}/attempts", get(actions::attempts))
         .route("/v1/providers", get(connections::providers))
         .route(
             "/v1/connections",

@@ -5,7 +5,7 @@ use super::admin::{
     actions, api_keys, audit, connections, events, health, integrations, tenants, usage, webhooks,
     whoami,
 };
-use super::dto::actions::{ActionCreate, ActionUpdate, ActionView};
+use super::dto::actions::{ActionAttemptView, ActionCreate, ActionUpdate, ActionView};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
 use super::dto::audit::{ActorView, AuditEntryView, FieldChangeView, TargetView};
 use super::dto::connections::{
@@ -22,8 +22,8 @@ use super::dto::integrations::{
 use super::dto::tenants::{TenantCreate, TenantCreated, TenantView};
 use super::dto::usage::UsageView;
 use super::dto::webhooks::{
-    AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate, EndpointView,
-    Requeued, SecretRotate, SecretRotated,
+    AttemptFields, AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate,
+    EndpointView, Requeued, SecretRotate, SecretRotated,
 };
 use super::dto::whoami::{PrincipalKind, WhoAmI};
 use super::{intake, pagination, problem, schema};
@@ -54,6 +54,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         connections::providers, connections::list, connections::create, connections::get,
         connections::update, connections::revoke,
         actions::list, actions::create, actions::get, actions::update, actions::delete,
+        actions::attempts,
         intake::receive,
         audit::list,
         usage::get,
@@ -67,6 +68,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         health::Health,
         EndpointCreate, EndpointUpdate, EndpointView, EndpointCreated, SecretRotate, SecretRotated,
         EventPublish, PublishedView, EventView, DeliveryView, DeliveryStatus, AttemptView,
+        AttemptFields, ActionAttemptView, pagination::ListResponse<ActionAttemptView>,
         AttemptStatus, EventResend, EndpointRecover, Requeued, ErrorCode,
         pagination::ListResponse<EndpointView>, pagination::ListResponse<AttemptView>,
         pagination::ListResponse<EventView>,

@@ -46,7 +46,7 @@ pub fn record_key(id: ConnectionId) -> ItemKey {
 
 /// The list partition a connection is listed in: one of [`LIST_SHARDS`] per tenant, chosen by
 /// the low bits of the connection's own id.
-fn list_partition(tenant: TenantId, shard: u128) -> String {
+pub fn list_partition(tenant: TenantId, shard: u128) -> String {
     format!("CONNS#{tenant}#{shard:02}")
 }
 

@@ -26,6 +26,7 @@ fn not_sent(code: ErrorCode, message: String) -> SendResult {
         body: None,
         error: Some((code, message)),
         retry_after: None,
+        sent_bytes: 0,
     }
 }
 
@@ -128,6 +129,7 @@ impl Engine {
             Ok(r) => r,
             Err(e) => return Ok((not_sent(ErrorCode::Rejected, e.0), Verdict::Final)),
         };
+        let provider = creds.provider().to_owned();
         drop(creds);
         let mut result = self
             .client
@@ -139,6 +141,9 @@ impl Engine {
                 timeout,
             )
             .await;
+        if result.status.is_some() {
+            ob.usage().action(action.tenant_id, &provider);
+        }
         let verdict = provider::verdict(action.kind, &result);
         match &verdict {
             Verdict::Disable(reason) => {

@@ -26,6 +26,9 @@ pub struct SendResult {
     pub error: Option<(ErrorCode, String)>,
     /// A `Retry-After` the receiver sent, in seconds form or as an HTTP date.
     pub retry_after: Option<Duration>,
+    /// The request body bytes the receiver got: its length when the receiver answered (only
+    /// then is it known to have arrived), else 0. What usage metering counts as egress.
+    pub sent_bytes: u64,
 }
 
 impl SendResult {
@@ -152,7 +155,9 @@ impl DeliveryClient {
             body: None,
             error: Some((code, message)),
             retry_after: None,
+            sent_bytes: 0,
         };
+        let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
         let parsed = match reqwest::Url::parse(url) {
             Ok(u) => u,
             Err(e) => return fail(ErrorCode::Connection, format!("invalid URL: {e}")),
@@ -214,6 +219,7 @@ impl DeliveryClient {
                 error: (!(200..300).contains(&status))
                     .then(|| (ErrorCode::HttpStatus, format!("receiver answered {status}"))),
                 retry_after,
+                sent_bytes: body_len,
             },
         }
     }

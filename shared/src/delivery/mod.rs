@@ -238,7 +238,7 @@ impl Engine {
         }
         let attempt_no = previous.map_or(0, |d| d.attempts) + 1;
         let (result, verdict) = send(Arc::clone(&message), limits.timeout).await?;
-        self.meter(tenant, &message, &result, verdict == Verdict::Succeeded);
+        self.meter(tenant, &result, verdict == Verdict::Succeeded);
         let now = Utc::now();
         let (status, outcome, next_at) = match &verdict {
             Verdict::Succeeded => (DeliveryStatus::Succeeded, Outcome::Done, None),
@@ -335,15 +335,12 @@ fn attempt_record(
 }
 
 impl Engine {
-    /// Counts one attempt in the tenant's usage (an in-memory add). The body counts as egress
-    /// when the receiver answered, whatever its status: only then is it known to have arrived.
-    fn meter(&self, tenant: TenantId, message: &Message, result: &SendResult, succeeded: bool) {
-        let egress = if result.status.is_some() {
-            u64::try_from(message.body.len()).unwrap_or(u64::MAX)
-        } else {
-            0
-        };
-        self.outbound.usage().attempt(tenant, succeeded, egress);
+    /// Counts one attempt in the tenant's usage (an in-memory add): egress is the request body
+    /// the receiver got (a webhook's signed payload, an action's rendered provider request).
+    fn meter(&self, tenant: TenantId, result: &SendResult, succeeded: bool) {
+        self.outbound
+            .usage()
+            .attempt(tenant, succeeded, result.sent_bytes);
     }
 
     /// Signs and POSTs a message to an endpoint.
@@ -546,7 +543,7 @@ impl Engine {
             .await?;
         let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms)).min(TEST_SEND_TIMEOUT);
         let result = self.send(&endpoint, &message, timeout).await?;
-        self.meter(tenant, &message, &result, result.succeeded());
+        self.meter(tenant, &result, result.succeeded());
         let attempt = attempt_record(
             &message,
             Destination::Webhook(endpoint_id),

@@ -1,12 +1,15 @@
 //! The registry of sealed record kinds: for each, how to list a tenant's records and where the
 //! envelopes sit in one record, with the encryption context each was sealed for. A new kind of
-//! sealed record (connections) adds one entry to [`registry`]; the walk in [`super`] is generic.
+//! sealed record adds one entry to [`registry`]; the walk in [`super`] is generic.
 
 use crate::crypto::EncryptionContext;
+use crate::model::connection::Connection;
 use crate::model::endpoint::Endpoint;
 use crate::model::integration::Integration;
-use crate::model::{IntegrationId, TenantId};
-use crate::store::{Index, Item, ItemKey, Query, SortKeyRange, Store, StoreError, from_item};
+use crate::model::{ConnectionId, IntegrationId, TenantId};
+use crate::store::{
+    Index, Item, ItemKey, LIST_SHARDS, Query, SortKeyRange, Store, StoreError, from_item,
+};
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -43,7 +46,11 @@ pub trait SealedKind: Send + Sync {
 
 /// Every kind of sealed record, in the order the walk visits them.
 pub fn registry() -> Vec<Box<dyn SealedKind>> {
-    vec![Box::new(Webhooks), Box::new(Integrations)]
+    vec![
+        Box::new(Webhooks),
+        Box::new(Integrations),
+        Box::new(Connections),
+    ]
 }
 
 /// Webhook endpoints: every signing secret (the current one and those still in their rotation
@@ -155,5 +162,91 @@ impl SealedKind for Integrations {
                 context: context.clone(),
             })
             .collect())
+    }
+}
+
+/// Provider connections: the sealed credentials of every connection not revoked (a revoked one
+/// has no ciphertext left). Their list is spread over [`LIST_SHARDS`] partitions; the walk reads
+/// them one after another, so its cursor is `{shard}/{last connection id}`.
+pub struct Connections;
+
+impl Connections {
+    /// Where a cursor says to go on: the shard, and the last id read in it.
+    fn position(after: Option<&str>) -> Result<(u128, Option<String>), StoreError> {
+        let Some(cursor) = after else {
+            return Ok((0, None));
+        };
+        let (shard, last) = cursor
+            .split_once('/')
+            .ok_or_else(|| StoreError::Corrupt(format!("connection cursor {cursor:?}")))?;
+        let shard = shard
+            .parse::<u128>()
+            .map_err(|_| StoreError::Corrupt(format!("connection cursor {cursor:?}")))?;
+        Ok((shard, (!last.is_empty()).then(|| last.to_owned())))
+    }
+}
+
+#[async_trait]
+impl SealedKind for Connections {
+    fn name(&self) -> &'static str {
+        "connections"
+    }
+
+    async fn list(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        after: Option<String>,
+    ) -> Result<(Vec<ItemKey>, Option<String>), StoreError> {
+        let (mut shard, mut last) = Self::position(after.as_deref())?;
+        while shard < LIST_SHARDS {
+            let query = Query {
+                index: Some(Index::Gsi1),
+                pk: crate::credentials::connections::list_partition(tenant, shard),
+                range: SortKeyRange::Prefix(crate::credentials::connections::CURSOR_PREFIX.into()),
+                forward: true,
+                limit: PAGE,
+                start_after: last.take(),
+            };
+            let page = store.query(&query).await?;
+            let keys = page
+                .items
+                .iter()
+                .map(|item| {
+                    let id = item
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|id| id.parse::<ConnectionId>().ok())
+                        .ok_or_else(|| StoreError::Corrupt("a connection without an id".into()))?;
+                    Ok(crate::credentials::connections::record_key(id))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            match page.last_sk {
+                Some(sk) if keys.is_empty() => last = Some(sk),
+                Some(sk) => return Ok((keys, Some(format!("{shard}/{sk}")))),
+                None => {
+                    shard += 1;
+                    if !keys.is_empty() {
+                        let next = (shard < LIST_SHARDS).then(|| format!("{shard}/"));
+                        return Ok((keys, next));
+                    }
+                }
+            }
+        }
+        Ok((Vec::new(), None))
+    }
+
+    fn slots(&self, item: &Item) -> Result<Vec<Slot>, StoreError> {
+        let connection: Connection = from_item(item.clone())?;
+        Ok(match connection.sealed {
+            Some(_) => vec![Slot {
+                pointer: "/sealed".into(),
+                context: crate::credentials::connection_context(
+                    connection.tenant_id,
+                    connection.id,
+                ),
+            }],
+            None => Vec::new(),
+        })
     }
 }

@@ -207,6 +207,35 @@ async fn actions_fire_rotate_revoke_and_disable(backend: Backend) -> Vec<String>
     assert_eq!(fakes.seen("/services/").len(), 1);
     assert_eq!(fakes.seen("/api/").len(), 1);
 
+    // Usage: each action fired counts under its connection's provider, and the rendered
+    // provider requests count as egress beside the webhook's signed payload.
+    let provider_bytes: usize = ["/2010-04-01/", "/v3/mail/send", "/services/", "/api/"]
+        .iter()
+        .flat_map(|p| fakes.seen(p))
+        .map(|r| r.body.len())
+        .sum();
+    let hook_bytes: usize = h
+        .receiver
+        .wait_for("hook", 1, WAIT)
+        .await
+        .iter()
+        .map(|r| r.body.len())
+        .sum();
+    let expected = json!({"twilio": 1, "sendgrid": 1, "slack": 1, "generic_rest": 1});
+    let usage = switchboard_tests::eventually(WAIT, || async {
+        h.app.flush_counters().await;
+        let usage = h.get("/v1/usage").await;
+        (usage["actions"] == expected && usage["deliveries_attempted"] == json!(5)).then_some(usage)
+    })
+    .await
+    .expect("usage counts the four actions and five deliveries");
+    assert_eq!(usage["deliveries_succeeded"], json!(5), "{usage}");
+    assert_eq!(
+        usage["egress_bytes"],
+        json!(provider_bytes + hook_bytes),
+        "egress is what the fakes and the receiver got: {usage}"
+    );
+
     // Rotation: the fake takes only the new token; the next send uses it.
     let rotated = unique("rot");
     secrets.push(rotated.clone());
@@ -299,11 +328,48 @@ async fn actions_fire_rotate_revoke_and_disable(backend: Backend) -> Vec<String>
         "{d}"
     );
     assert_eq!(fakes.seen("/2010-04-01/").len(), before);
+    // The action's attempt log, newest first: the revoked attempt, then the sends before it.
+    let log = h.get(&format!("/v1/actions/{sms}/attempts")).await;
+    let attempts = log["data"].as_array().expect("attempts");
+    assert!(
+        attempts.iter().all(|a| a["action_id"] == json!(sms)),
+        "{log}"
+    );
+    assert_eq!(
+        attempts[0]["error_code"],
+        json!("connection_revoked"),
+        "{log}"
+    );
+    assert_eq!(
+        attempts[0]["status_code"],
+        Value::Null,
+        "nothing was sent: {log}"
+    );
+    let sent = attempts
+        .iter()
+        .filter(|a| a["status"] == json!("succeeded") && a["status_code"] == json!(201))
+        .count();
+    assert_eq!(
+        sent, before,
+        "one succeeded attempt per SMS the fake took: {log}"
+    );
+    let failed = h
+        .get(&format!("/v1/actions/{sms}/attempts?status=failed"))
+        .await;
+    assert!(
+        failed["data"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty() && d.iter().all(|a| a["status"] == json!("failed"))),
+        "{failed}"
+    );
 
     // No secret in any answer.
     let mut text = String::new();
     for path in [
         "/v1/actions".to_owned(),
+        format!("/v1/actions/{sms}/attempts"),
+        format!("/v1/actions/{call}/attempts"),
+        format!("/v1/actions/{chat}/attempts"),
         format!("/v1/events/{event_id}"),
         format!("/v1/events/{second_id}"),
         format!("/v1/events/{third_id}"),

@@ -97,6 +97,10 @@ fn integration_key(id: &str) -> ItemKey {
     ItemKey::new(format!("INT#{id}"), "INT")
 }
 
+fn connection_key(id: &str) -> ItemKey {
+    ItemKey::new(format!("CONN#{id}"), "CONN")
+}
+
 async fn item(store: &dyn Store, key: &ItemKey) -> Item {
     store.get(key).await.expect("get").expect("record")
 }
@@ -138,6 +142,12 @@ fn envelopes(item: &Item) -> Vec<(EncryptionContext, Envelope)> {
             parse(&c["sealed"]),
         ));
     }
+    if let Some(sealed) = item.get("sealed") {
+        out.push((
+            EncryptionContext::new(tenant, id, "connection"),
+            parse(sealed),
+        ));
+    }
     assert!(!out.is_empty(), "a sealed record without envelopes: {id}");
     out
 }
@@ -151,6 +161,8 @@ struct Made {
     /// (record, whsec secrets that must still open, in any order)
     webhooks: Vec<(ItemKey, Vec<String>)>,
     integrations: Vec<(ItemKey, Vec<String>)>,
+    /// (record, its Twilio auth token now)
+    connections: Vec<(ItemKey, Vec<String>)>,
 }
 
 impl Made {
@@ -158,6 +170,7 @@ impl Made {
         self.webhooks
             .iter()
             .chain(&self.integrations)
+            .chain(&self.connections)
             .map(|(k, _)| k.clone())
             .collect()
     }
@@ -165,8 +178,10 @@ impl Made {
 
 /// `n` webhooks on the receiver (every other with a sealed header; the first rotated with a
 /// grace period, so two secrets), `m` integrations (the first with its config replaced, so two
-/// sealings), and one webhook of a second tenant.
-async fn make(h: &Harness, n: usize, m: usize) -> Made {
+/// sealings), `c` Twilio connections (the first rotated: a fresh data key) spread over the
+/// connection list's shards, one revoked connection (no ciphertext: nothing to rewrap), and one
+/// webhook of a second tenant.
+async fn make(h: &Harness, n: usize, m: usize, c: usize) -> Made {
     let mut webhooks = Vec::new();
     for i in 0..n {
         let extra = if i % 2 == 0 {
@@ -221,9 +236,46 @@ async fn make(h: &Harness, n: usize, m: usize) -> Made {
         }
         integrations.push((integration_key(&id), secrets));
     }
+    let mut connections = Vec::new();
+    for i in 0..=c {
+        let token = format!("twilio-token-{i}-{}", switchboard_tests::unique("t"));
+        let created = h
+            .post(
+                "/v1/connections",
+                json!({
+                    "provider": "twilio",
+                    "name": format!("twilio {i}"),
+                    "credentials": {"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token},
+                }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.body["id"].as_str().expect("id").to_owned();
+        if i == c {
+            let revoked = h
+                .call(http::Method::DELETE, &format!("/v1/connections/{id}"), None)
+                .await;
+            assert!(revoked.status.is_success(), "{}", revoked.body);
+            continue;
+        }
+        let mut token = token;
+        if i == 0 {
+            token = format!("{token}-rotated");
+            let rotated = h
+                .call(
+                    http::Method::PATCH,
+                    &format!("/v1/connections/{id}"),
+                    Some(json!({"credentials": {"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}})),
+                )
+                .await;
+            assert_eq!(rotated.status, 200, "{}", rotated.body);
+        }
+        connections.push((connection_key(&id), vec![token]));
+    }
     Made {
         webhooks,
         integrations,
+        connections,
     }
 }
 
@@ -237,7 +289,12 @@ async fn assert_all_under(
     before: &BTreeMap<String, Item>,
 ) {
     let b64 = base64::engine::general_purpose::STANDARD;
-    for (key, secrets) in made.webhooks.iter().chain(&made.integrations) {
+    for (key, secrets) in made
+        .webhooks
+        .iter()
+        .chain(&made.integrations)
+        .chain(&made.connections)
+    {
         let now = item(store, key).await;
         let old = envelopes(&before[&format!("{}/{}", key.pk, key.sk)]);
         let new = envelopes(&now);
@@ -264,6 +321,11 @@ async fn assert_all_under(
             } else if ctx.purpose.starts_with("endpoint_headers:") {
                 serde_json::from_slice::<Value>(&plain).expect("headers")
                     == json!({"authorization": HEADER_VALUE})
+            } else if ctx.purpose == "connection" {
+                let credentials: Value = serde_json::from_slice(&plain).expect("credentials");
+                secrets
+                    .iter()
+                    .any(|s| credentials["auth_token"] == json!(s))
             } else {
                 let config: Value = serde_json::from_slice(&plain).expect("config");
                 secrets.iter().any(|s| config["secret"] == json!(s))
@@ -325,7 +387,7 @@ fn assert_signed(h: &Harness, made: &Made, at_least: usize) {
 async fn rewrap_moves_every_envelope_and_everything_keeps_working(backend: Backend) {
     let h = Harness::start(backend).await;
     let worker = h.worker();
-    let made = make(&h, 6, 3).await;
+    let made = make(&h, 6, 3, 20).await;
     let store = h.app.store.as_ref();
     let before = snapshot(store, &made).await;
     let (keys, to_key) = rewrap_keys(&h, None).await;
@@ -355,6 +417,17 @@ async fn rewrap_moves_every_envelope_and_everything_keeps_working(backend: Backe
             integrations.envelopes
         ),
         (3, 3, 4)
+    );
+    // 20 live connections over the list's shards, one revoked (read, nothing to move).
+    let connections = plan.kinds["connections"];
+    assert_eq!(
+        (
+            connections.records,
+            connections.rewrapped,
+            connections.envelopes,
+            connections.current
+        ),
+        (21, 20, 20, 1)
     );
     assert!(plan.complete && plan.failures.is_empty(), "{plan:?}");
     assert_eq!(
@@ -415,7 +488,7 @@ async fn rewrap_moves_every_envelope_and_everything_keeps_working(backend: Backe
         }
     }
     assert!(report.complete && report.failures.is_empty(), "{report:?}");
-    assert_eq!(report.rewrapped(), 10, "{report:?}");
+    assert_eq!(report.rewrapped(), 30, "{report:?}");
     assert_eq!(report.kinds["webhooks"].envelopes, 11);
     let target = report.target_key_id.clone();
     assert_ne!(target, sealed_key_id(&h).await);
@@ -442,6 +515,7 @@ async fn rewrap_moves_every_envelope_and_everything_keeps_working(backend: Backe
     assert_eq!(again.rewrapped(), 0, "{again:?}");
     assert_eq!(again.kinds["webhooks"].current, 7);
     assert_eq!(again.kinds["integrations"].current, 3);
+    assert_eq!(again.kinds["connections"].current, 21);
 
     // A restarted process (fresh caches, its own key provider, sealing under the new key)
     // serves the same records: deliveries signed with the same secrets, hooks verified, and new
@@ -514,10 +588,10 @@ fn target_name(h: &Harness, target: &str) -> String {
 
 async fn a_stopped_rewrap_resumes_and_touches_nothing_twice(backend: Backend) {
     let h = Harness::start(backend).await;
-    let made = make(&h, 7, 3).await;
+    let made = make(&h, 7, 3, 4).await;
     let store = h.app.store.as_ref();
     let before = snapshot(store, &made).await;
-    let total = made.keys().len() as u64; // 8 webhooks, 3 integrations
+    let total = made.keys().len() as u64; // 8 webhooks, 3 integrations, 4 connections
     let (keys, to_key) = rewrap_keys(&h, None).await;
 
     // Stopped after 4 records, as a kill would leave it: 4 records moved, the rest untouched.
@@ -569,7 +643,7 @@ async fn a_stopped_rewrap_resumes_and_touches_nothing_twice(backend: Backend) {
     assert!(second.complete && second.failures.is_empty(), "{second:?}");
     assert_eq!(second.rewrapped(), total - 4);
     let current: u64 = second.kinds.values().map(|k| k.current).sum();
-    assert_eq!(current, 4);
+    assert_eq!(current, 4 + 1, "the 4 done and the revoked connection");
     for key in made.keys() {
         assert_eq!(
             version(&item(store, &key).await),

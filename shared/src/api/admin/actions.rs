@@ -3,12 +3,15 @@
 //! names its connection, whose credentials stay sealed.
 
 use crate::api::AppState;
-use crate::api::dto::actions::{ActionCreate, ActionUpdate, ActionView};
+use crate::api::dto::actions::{ActionAttemptView, ActionCreate, ActionUpdate, ActionView};
+use crate::api::dto::webhooks::AttemptsQuery;
 use crate::api::extract::{Caller, JsonBody, QueryParams, path_id};
 use crate::api::pagination::{self, ListResponse, PageQuery};
 use crate::api::problem::Problem;
+use crate::model::destination::Destination;
 use crate::model::{ActionId, Scope};
 use crate::outbound::actions;
+use crate::outbound::messages;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -107,4 +110,44 @@ pub async fn delete(
     let id: ActionId = path_id("id", &id)?;
     actions::delete(&app.outbound, tenant, id, &caller.audit).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/actions/{id}/attempts", tag = "actions",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("id" = ActionId, Path), AttemptsQuery),
+    responses((status = 200, body = ListResponse<ActionAttemptView>), (status = 400, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 503, body = Problem)))]
+pub async fn attempts(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<AttemptsQuery>,
+) -> Result<Json<ListResponse<ActionAttemptView>>, Problem> {
+    let tenant = caller.require(Scope::WebhooksRead)?.tenant_id;
+    let id: ActionId = path_id("id", &id)?;
+    let owner = format!("{tenant}/{id}");
+    let params = pagination::parse(
+        query.limit,
+        query.cursor.as_deref(),
+        &owner,
+        "attempts",
+        messages::ATTEMPT_CURSOR_PREFIX,
+    )?;
+    actions::get(app.store.as_ref(), tenant, id).await?;
+    let (found, last) = messages::attempts(
+        app.store.as_ref(),
+        Destination::Action(id),
+        params.limit,
+        params.after,
+        query.status,
+    )
+    .await?;
+    Ok(Json(ListResponse {
+        data: found
+            .into_iter()
+            .map(|a| ActionAttemptView::new(id, a))
+            .collect(),
+        next_cursor: pagination::cursor(&owner, "attempts", last),
+    }))
 }

@@ -1,8 +1,10 @@
 //! `/v1/actions` wire types.
 
+use super::webhooks::AttemptFields;
 use crate::error::{DomainError, Errors};
 use crate::model::action::{Action, ActionKind};
 use crate::model::endpoint;
+use crate::model::message::Attempt;
 use crate::model::{ActionId, ConnectionId};
 use crate::outbound::actions::{ActionChange, ActionSettings};
 use chrono::{DateTime, Utc};
@@ -165,6 +167,25 @@ impl From<&Action> for ActionView {
             disabled_reason: a.disabled_reason.clone(),
             created_at: a.created_at,
             updated_at: a.updated_at,
+        }
+    }
+}
+
+/// One attempt of an action as returned (the provider's answer excerpt never holds the
+/// credential: it was sent in headers or the URL, not echoed).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionAttemptView {
+    pub action_id: ActionId,
+    #[serde(flatten)]
+    pub detail: AttemptFields,
+}
+
+impl ActionAttemptView {
+    /// The view of an attempt of action `action_id`'s (the caller listed that action's).
+    pub fn new(action_id: ActionId, a: Attempt) -> Self {
+        Self {
+            action_id,
+            detail: a.into(),
         }
     }
 }

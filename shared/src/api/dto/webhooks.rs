@@ -361,14 +361,14 @@ pub struct AttemptsQuery {
     pub status: Option<AttemptStatus>,
 }
 
-/// One delivery attempt as returned.
+/// What every attempt shows, whatever its destination (flattened into [`AttemptView`] and the
+/// action attempt view).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AttemptView {
+pub struct AttemptFields {
     pub id: AttemptId,
     pub message_id: MessageId,
-    pub endpoint_id: EndpointId,
     pub event_type: String,
-    /// 1 for the first attempt of this message to this endpoint.
+    /// 1 for the first attempt of this message to this destination.
     pub attempt: u32,
     pub status: AttemptStatus,
     pub status_code: Option<u16>,
@@ -382,13 +382,11 @@ pub struct AttemptView {
     pub created_at: DateTime<Utc>,
 }
 
-impl AttemptView {
-    /// The view of an attempt of endpoint `endpoint_id`'s (the caller listed that endpoint's).
-    pub fn new(endpoint_id: EndpointId, a: Attempt) -> Self {
+impl From<Attempt> for AttemptFields {
+    fn from(a: Attempt) -> Self {
         Self {
             id: a.id,
             message_id: a.message_id,
-            endpoint_id,
             event_type: a.event_type,
             attempt: a.attempt,
             status: a.status,
@@ -399,6 +397,24 @@ impl AttemptView {
             error: a.error,
             next_attempt_at: a.next_attempt_at,
             created_at: a.created_at,
+        }
+    }
+}
+
+/// One delivery attempt to a webhook endpoint as returned.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    pub endpoint_id: EndpointId,
+    #[serde(flatten)]
+    pub detail: AttemptFields,
+}
+
+impl AttemptView {
+    /// The view of an attempt of endpoint `endpoint_id`'s (the caller listed that endpoint's).
+    pub fn new(endpoint_id: EndpointId, a: Attempt) -> Self {
+        Self {
+            endpoint_id,
+            detail: a.into(),
         }
     }
 }
