@@ -3,7 +3,7 @@
 
 import { h, replace } from './dom.js';
 import { get, post, patch, del } from './api.js';
-import { when } from './format.js';
+import { when, number } from './format.js';
 import { can } from './session.js';
 import {
   header, section, pagedTable, field, input, onSubmit, actionButton, badge, chips, select, loading, errorView, empty,
@@ -68,15 +68,19 @@ export function render(main) {
         { title: 'Template', render: (a) => h('details', {}, h('summary', {}, 'template'), h('pre', { class: 'excerpt' }, JSON.stringify(a.template, null, 2))) },
         { title: 'Created', render: (a) => when(a.created_at) },
         {
-          title: 'Actions', class: 'row-actions', render: (a) => (can('webhooks:write') ? h('span', { class: 'btn-row' },
-            actionButton(a.enabled ? 'Disable' : 'Enable', async () => {
+          title: 'Actions', class: 'row-actions', render: (a) => h('span', { class: 'btn-row' },
+            actionButton('Attempts', async () => {
+              replace(result, section(`Attempt log: ${a.kind} via ${connName[a.connection_id] || a.connection_id}`, attemptLog(a)));
+              result.scrollIntoView({ block: 'nearest' });
+            }, { into: result }),
+            can('webhooks:write') ? [actionButton(a.enabled ? 'Disable' : 'Enable', async () => {
               await patch(`/v1/actions/${a.id}`, { enabled: !a.enabled });
               table.reload();
             }, { into: result, confirm: a.enabled ? 'Disable this action? Matching events stop firing it.' : null }),
             actionButton('Delete', async () => {
               await del(`/v1/actions/${a.id}`);
               table.reload();
-            }, { danger: true, into: result, confirm: 'Delete this action?' })) : null),
+            }, { danger: true, into: result, confirm: 'Delete this action?' })] : null),
         },
       ],
     });
@@ -92,6 +96,31 @@ export function render(main) {
     replace(body, ...parts);
   }
   load();
+}
+
+/** An action's attempt log (newest first, outcome filter), like a webhook endpoint's. */
+function attemptLog(action) {
+  const status = select([{ value: '', label: 'All outcomes' }, 'succeeded', 'failed'], { 'aria-label': 'Attempt outcome' });
+  const table = pagedTable({
+    caption: 'Action attempts',
+    load: (cursor) => get(`/v1/actions/${action.id}/attempts`, { cursor, status: status.value }),
+    emptyText: 'No attempts yet: publish an event this action subscribes to.',
+    columns: [
+      { title: 'When', render: (t) => when(t.created_at) },
+      { title: 'Event', render: (t) => (can('events:read') ? h('a', { href: `#/events/${t.message_id}` }, t.event_type) : t.event_type) },
+      { title: '#', render: (t) => String(t.attempt) },
+      { title: 'Outcome', render: (t) => badge(t.status) },
+      { title: 'HTTP', render: (t) => String(t.status_code ?? '—') },
+      { title: 'Duration', render: (t) => `${number(t.duration_ms)} ms` },
+      {
+        title: 'Response', render: (t) => (t.response_body || t.error
+          ? h('details', {}, h('summary', {}, t.error_code || 'response'), t.error ? h('p', {}, t.error) : null, t.response_body ? h('pre', { class: 'excerpt' }, t.response_body) : null)
+          : h('span', { class: 'muted' }, '—')),
+      },
+    ],
+  });
+  status.addEventListener('change', () => table.reload());
+  return h('div', {}, h('div', { class: 'filters' }, status), table.el);
 }
 
 function editor(registry, conns, done) {

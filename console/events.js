@@ -121,11 +121,17 @@ function detail(main, id, ctx) {
     }
   };
 
+  // The newest 250 attempts of each destination, this event's kept (the API lists attempts
+  // per endpoint and per action, not per event).
   async function attemptsOf(ev) {
     const out = [];
-    for (const d of ev.deliveries) {
-      const page = await get(`/v1/webhooks/${d.endpoint_id}/attempts`, { limit: 250 }).catch(() => ({ data: [] }));
-      out.push(...page.data.filter((a) => a.message_id === ev.id));
+    const logs = [
+      ...ev.deliveries.map((d) => [`/v1/webhooks/${d.endpoint_id}/attempts`, d.endpoint_id]),
+      ...ev.action_deliveries.map((d) => [`/v1/actions/${d.action_id}/attempts`, d.action_id]),
+    ];
+    for (const [path, destination] of logs) {
+      const page = await get(path, { limit: 250 }).catch(() => ({ data: [] }));
+      out.push(...page.data.filter((a) => a.message_id === ev.id).map((a) => ({ ...a, destination })));
     }
     return out.sort((a, b) => b.created_at.localeCompare(a.created_at));
   }
@@ -160,10 +166,10 @@ function detail(main, id, ctx) {
         h('td', { 'data-label': 'Last error' }, d.last_error || '—'),
         h('td', { 'data-label': 'Updated' }, when(d.updated_at)))))) : null;
     const attemptTable = attempts && attempts.length ? h('table', { class: 'table', 'data-testid': 'event-attempts' },
-      h('thead', {}, h('tr', {}, ['When', 'Endpoint', '#', 'Outcome', 'HTTP', 'Duration', 'Response'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['When', 'Destination', '#', 'Outcome', 'HTTP', 'Duration', 'Response'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, attempts.map((a) => h('tr', {},
         h('td', { 'data-label': 'When' }, when(a.created_at)),
-        h('td', { 'data-label': 'Endpoint' }, h('code', {}, a.endpoint_id)),
+        h('td', { 'data-label': 'Destination' }, h('code', {}, a.destination)),
         h('td', { 'data-label': '#' }, String(a.attempt)),
         h('td', { 'data-label': 'Outcome' }, badge(a.status)),
         h('td', { 'data-label': 'HTTP' }, String(a.status_code ?? '—')),

@@ -385,6 +385,8 @@ def test_integrations_connections_and_actions_forms(browser, server):
     expect(page.locator("pre.json")).to_contain_text("New Printer on fire")
     page.get_by_role("button", name="Create action").click()
     expect(page.locator(".list tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Attempts").click()
+    expect(page.get_by_text("No attempts yet")).to_be_visible()
     watch.assert_clean(page)
     page.context.close()
 
