@@ -280,6 +280,14 @@ def test_outbound_tour_in_the_browser(browser, server, receiver):
     page.get_by_role("button", name="Send test event").click()
     expect(page.locator(".attempt")).to_contain_text("HTTP 200", timeout=WAIT_MS)
 
+    # Editing sends the changed settings; the page shows them.
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_label("Description").fill("Helpdesk sync")
+    page.get_by_label("Max attempts").fill("5")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("main h1")).to_have_text("Helpdesk sync")
+    expect(page.locator(".details")).to_contain_text("5")
+
     # Revoke the ci key; signing in with it is refused with the API's reason.
     tab(page, "API keys")
     row = page.locator("tr", has_text="ci deploys")
