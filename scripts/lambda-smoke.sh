@@ -30,6 +30,8 @@ invoke() { # event file, expected status
   echo "   events/$1 -> $status"
 }
 invoke admin-health.json 200
+invoke admin-console.json 200
+invoke admin-whoami.json 200
 invoke admin-create-tenant.json 201
 invoke admin-list-api-keys.json 200
 invoke admin-list-api-keys-no-key.json 401

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs the Python tools it needs
-# (moto server, cfn-lint, cargo-lambda, schemathesis, checkov), starts moto on a loopback port,
+# (moto server, cfn-lint, cargo-lambda, schemathesis, checkov, playwright + pytest, Debian's
+# chromium), starts moto on a loopback port,
 # lints and reviews the SAM template (cfn-lint, checkov), runs the whole Rust test suite (unit,
 # conformance on both adapters, end to end), drives the admin Lambda through `cargo lambda watch`
 # + `invoke` against moto, and fuzzes `serve` with Schemathesis (every check) against its own
-# OpenAPI document.
+# OpenAPI document, then drives the admin console in headless Chromium (tests/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
 
-echo "==> installing test tools (moto[server], cfn-lint, cargo-lambda, schemathesis, checkov)"
+echo "==> installing test tools (moto[server], cfn-lint, cargo-lambda, schemathesis, checkov, playwright, chromium)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  'moto[server]>=5' 'cfn-lint>=1' 'cargo-lambda>=1.9' 'flask-cors' 'schemathesis==4.32.5'
+  'moto[server]>=5' 'cfn-lint>=1' 'cargo-lambda>=1.9' 'flask-cors' 'schemathesis==4.32.5' \
+  'playwright==1.65.2' 'pytest>=8'
+# The console's browser tests drive Debian's chromium (Playwright's own browser download is not
+# used): installed when missing, with sudo when not root.
+if ! command -v chromium >/dev/null; then
+  sudo=$([[ $(id -u) -eq 0 ]] || echo sudo)
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 # checkov in its own virtualenv: it pins older boto3/botocore, networkx and packaging, which would
 # downgrade what moto and cfn-lint run on. Pinned, so a new checkov release cannot fail the command
 # with checks nobody has reviewed.
@@ -75,3 +83,6 @@ cargo test --workspace --locked
 
 echo "==> Schemathesis, every check, against serve's OpenAPI document (the debug build above)"
 scripts/schemathesis.sh
+
+echo "==> the admin console in headless Chromium (Playwright) against serve; screenshots in target/console-screenshots/"
+scripts/browser.sh

@@ -73,6 +73,7 @@ pub async fn serve(
         running.addr,
         running.app.describe()
     );
+    println!("Admin console on http://{}/console", running.addr);
     if let Some(metrics) = running.metrics_addr {
         println!("Prometheus metrics on http://{metrics}/metrics");
     }

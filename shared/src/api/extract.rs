@@ -182,6 +182,18 @@ impl FromRequestParts<AppState> for RootCaller {
     }
 }
 
+/// A request made with any key that works, the root key included: for the routes every key
+/// may call (`GET /v1/whoami`). No scope is checked.
+pub struct AnyCaller(pub Principal);
+
+impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        Ok(AnyCaller(principal(parts, state).await?))
+    }
+}
+
 /// A request made with a tenant's API key, and the recorder of its writes' audit entries
 /// (the key is the actor). Scope checks happen in the handler via [`Self::require`].
 pub struct Caller {

@@ -2,6 +2,7 @@
 //! and by `switchboard serve` (both merged on one port, as API Gateway routes them).
 
 pub mod admin;
+pub mod console;
 pub mod dto;
 pub mod extract;
 pub mod intake;
@@ -62,7 +63,7 @@ pub fn serve_router(app: AppState, request_timeout: Duration) -> Router {
 fn admin_routes() -> Router<AppState> {
     use admin::{
         actions, api_keys, audit, connections, events, health, integrations, tenants, usage,
-        webhooks,
+        webhooks, whoami,
     };
     Router::new()
         .route("/health", get(health::health))
@@ -132,6 +133,10 @@ fn admin_routes() -> Router<AppState> {
                 .delete(connections::revoke),
         )
         .route("/v1/usage", get(usage::get))
+        .route("/v1/whoami", get(whoami::get))
+        .route("/console", get(console::index))
+        .route("/console/", get(console::index))
+        .route("/console/assets/{file}", get(console::asset))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
 }
 

@@ -3,6 +3,7 @@
 
 use super::admin::{
     actions, api_keys, audit, connections, events, health, integrations, tenants, usage, webhooks,
+    whoami,
 };
 use super::dto::actions::{ActionAttemptView, ActionCreate, ActionUpdate, ActionView};
 use super::dto::api_keys::{ApiKeyCreate, ApiKeyCreated, ApiKeyRoll, ApiKeyUpdate, ApiKeyView};
@@ -24,6 +25,7 @@ use super::dto::webhooks::{
     AttemptFields, AttemptView, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate,
     EndpointView, Requeued, SecretRotate, SecretRotated,
 };
+use super::dto::whoami::{PrincipalKind, WhoAmI};
 use super::{intake, pagination, problem, schema};
 use crate::audit::{Action, ActorType, Outcome, TargetType};
 use crate::model::action::ActionKind;
@@ -56,6 +58,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         intake::receive,
         audit::list,
         usage::get,
+        whoami::get,
     ),
     components(schemas(
         problem::Problem, schema::FieldErrorSchema, Scope, TenantId, KeyId, IntegrationId,
@@ -81,6 +84,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         ActionId, ActionKind, ActionCreate, ActionUpdate, ActionView, ActionDeliveryView,
         pagination::ListResponse<ActionView>,
         UsageView,
+        WhoAmI, PrincipalKind,
     )),
     modifiers(&Security, &ProblemResponses),
 )]

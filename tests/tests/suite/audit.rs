@@ -77,10 +77,12 @@ fn the_router_is_read_and_documented() {
     assert!(routes.contains(&("POST".into(), "/v1/api-keys/{id}/roll".into())));
     assert!(routes.contains(&("DELETE".into(), "/v1/integrations/{id}".into())));
     assert!(routes.contains(&("GET".into(), "/v1/audit".into())));
-    // Every route the router serves is in the OpenAPI document with the same methods.
+    // Every route the router serves is in the OpenAPI document with the same methods, but the
+    // admin console's static files (a page, not JSON API; kept out of the document on purpose,
+    // see the console suite).
     let doc = switchboard::api::openapi::document_json();
     let doc: Value = serde_json::from_str(&doc).expect("json");
-    for (method, path) in &routes {
+    for (method, path) in routes.iter().filter(|(_, p)| !p.starts_with("/console")) {
         assert!(
             doc["paths"][path].get(method.to_lowercase()).is_some(),
             "{method} {path} is served but not documented"

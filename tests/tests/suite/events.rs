@@ -16,7 +16,7 @@ use tower::ServiceExt;
 
 /// The status each API Gateway sample must produce against a freshly seeded demo store, and a
 /// JSON pointer into the answer that must hold a value (the resource the operation returns;
-/// empty for answers without a body).
+/// empty for answers without a body; for a page of the console, a string the page contains).
 const HTTP_EXPECTED: &[(&str, u16, &str)] = &[
     ("admin-create-api-key-invalid.json", 422, "/errors/0/field"),
     ("admin-create-api-key.json", 201, "/key"),
@@ -24,6 +24,8 @@ const HTTP_EXPECTED: &[(&str, u16, &str)] = &[
     ("admin-delete-api-key.json", 204, ""),
     ("admin-get-api-key.json", 200, "/scopes/0"),
     ("admin-health.json", 200, "/status"),
+    ("admin-whoami.json", 200, "/tenant_name"),
+    ("admin-console.json", 200, "/console/assets/app.js"),
     ("admin-list-api-keys-no-key.json", 401, "/detail"),
     ("admin-list-api-keys.json", 200, "/data/0/id"),
     ("admin-list-tenants.json", 200, "/data/0/id"),
@@ -201,6 +203,11 @@ async fn drive_http_events(backend: Backend) {
         );
         if status == 204 {
             assert!(body.is_empty(), "{name}: 204 with a body");
+            continue;
+        }
+        if content_type.starts_with("text/html") {
+            let page = String::from_utf8_lossy(&body);
+            assert!(page.contains(pointer), "{name}: no `{pointer}` in the page");
             continue;
         }
         let json: serde_json::Value = serde_json::from_slice(&body)

@@ -9,6 +9,7 @@ mod architecture;
 mod audit;
 mod cli_verify;
 mod connections;
+mod console;
 mod crypto;
 mod delivery_budget;
 mod event_list;

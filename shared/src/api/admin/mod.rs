@@ -1,5 +1,5 @@
 //! The management API (the admin Lambda): tenants, API keys, webhooks, events, integrations, the
-//! audit log, usage, health and the OpenAPI document.
+//! audit log, usage, health, the caller's own key (`whoami`) and the OpenAPI document.
 
 pub mod actions;
 pub mod api_keys;
@@ -11,3 +11,4 @@ pub mod integrations;
 pub mod tenants;
 pub mod usage;
 pub mod webhooks;
+pub mod whoami;

@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod tenants;
 pub mod usage;
 pub mod webhooks;
+pub mod whoami;
 
 /// Deserialises a field that distinguishes "absent" (`None`, via `#[serde(default)]`) from
 /// "present and null" (`Some(None)`), for PATCH bodies where `null` clears a value.
