@@ -3,15 +3,16 @@
 //! sealed record adds one entry to [`registry`]; the walk in [`super`] is generic.
 
 use crate::crypto::EncryptionContext;
+use crate::model::TenantId;
 use crate::model::connection::Connection;
 use crate::model::endpoint::Endpoint;
 use crate::model::integration::Integration;
-use crate::model::{ConnectionId, IntegrationId, TenantId};
 use crate::store::{
     Index, Item, ItemKey, LIST_SHARDS, Query, SortKeyRange, Store, StoreError, from_item,
 };
 use async_trait::async_trait;
 use serde_json::Value;
+use std::str::FromStr;
 
 /// How many records one listing page asks for.
 pub const PAGE: usize = 100;
@@ -51,6 +52,25 @@ pub fn registry() -> Vec<Box<dyn SealedKind>> {
         Box::new(Integrations),
         Box::new(Connections),
     ]
+}
+
+/// The record keys of index entries that carry their record's `id` (of type `I`; `what` names
+/// the kind in the error a malformed entry gives).
+fn record_keys<I: FromStr>(
+    items: &[Item],
+    what: &str,
+    record_key: fn(I) -> ItemKey,
+) -> Result<Vec<ItemKey>, StoreError> {
+    items
+        .iter()
+        .map(|item| {
+            item.get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<I>().ok())
+                .map(record_key)
+                .ok_or_else(|| StoreError::Corrupt(format!("{what} without an id")))
+        })
+        .collect()
 }
 
 /// Webhook endpoints: every signing secret (the current one and those still in their rotation
@@ -138,18 +158,11 @@ impl SealedKind for Integrations {
             start_after: after,
         };
         let page = store.query(&query).await?;
-        let keys = page
-            .items
-            .iter()
-            .map(|item| {
-                let id = item
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|id| id.parse::<IntegrationId>().ok())
-                    .ok_or_else(|| StoreError::Corrupt("an integration without an id".into()))?;
-                Ok(crate::inbound::integrations::record_key(id))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let keys = record_keys(
+            &page.items,
+            "an integration",
+            crate::inbound::integrations::record_key,
+        )?;
         Ok((keys, page.last_sk))
     }
 
@@ -209,18 +222,11 @@ impl SealedKind for Connections {
                 start_after: last.take(),
             };
             let page = store.query(&query).await?;
-            let keys = page
-                .items
-                .iter()
-                .map(|item| {
-                    let id = item
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .and_then(|id| id.parse::<ConnectionId>().ok())
-                        .ok_or_else(|| StoreError::Corrupt("a connection without an id".into()))?;
-                    Ok(crate::credentials::connections::record_key(id))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
+            let keys = record_keys(
+                &page.items,
+                "a connection",
+                crate::credentials::connections::record_key,
+            )?;
             match page.last_sk {
                 Some(sk) if keys.is_empty() => last = Some(sk),
                 Some(sk) => return Ok((keys, Some(format!("{shard}/{sk}")))),

@@ -2,6 +2,7 @@
 //! `webhooks:write`, like the endpoints they sit beside). No answer holds a secret: an action
 //! names its connection, whose credentials stay sealed.
 
+use super::attempt_log;
 use crate::api::AppState;
 use crate::api::dto::actions::{ActionAttemptView, ActionCreate, ActionUpdate, ActionView};
 use crate::api::dto::webhooks::AttemptsQuery;
@@ -11,7 +12,6 @@ use crate::api::problem::Problem;
 use crate::model::destination::Destination;
 use crate::model::{ActionId, Scope};
 use crate::outbound::actions;
-use crate::outbound::messages;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -127,28 +127,14 @@ pub async fn attempts(
 ) -> Result<Json<ListResponse<ActionAttemptView>>, Problem> {
     let tenant = caller.require(Scope::WebhooksRead)?.tenant_id;
     let id: ActionId = path_id("id", &id)?;
-    let owner = format!("{tenant}/{id}");
-    let params = pagination::parse(
-        query.limit,
-        query.cursor.as_deref(),
-        &owner,
-        "attempts",
-        messages::ATTEMPT_CURSOR_PREFIX,
-    )?;
     actions::get(app.store.as_ref(), tenant, id).await?;
-    let (found, last) = messages::attempts(
-        app.store.as_ref(),
-        Destination::Action(id),
-        params.limit,
-        params.after,
-        query.status,
-    )
-    .await?;
+    let (found, next_cursor) =
+        attempt_log::page(app.store.as_ref(), tenant, Destination::Action(id), query).await?;
     Ok(Json(ListResponse {
         data: found
             .into_iter()
             .map(|a| ActionAttemptView::new(id, a))
             .collect(),
-        next_cursor: pagination::cursor(&owner, "attempts", last),
+        next_cursor,
     }))
 }

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod api_keys;
+mod attempt_log;
 pub mod audit;
 pub mod connections;
 pub mod events;

@@ -1,5 +1,6 @@
 //! `/v1/webhooks`: outbound endpoints of the caller's tenant (`webhooks:read` / `webhooks:write`).
 
+use super::attempt_log;
 use crate::api::AppState;
 use crate::api::dto::webhooks::{
     AttemptView, AttemptsQuery, EndpointCreate, EndpointCreated, EndpointRecover, EndpointUpdate,
@@ -10,7 +11,7 @@ use crate::api::pagination::{self, ListResponse, PageQuery};
 use crate::api::problem::Problem;
 use crate::model::endpoint::rotation_grace;
 use crate::model::{Destination, EndpointId, Scope};
-use crate::outbound::{endpoints, messages, recover};
+use crate::outbound::{endpoints, recover};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -177,26 +178,12 @@ pub async fn attempts(
 ) -> Result<Json<ListResponse<AttemptView>>, Problem> {
     let tenant = caller.require(Scope::WebhooksRead)?.tenant_id;
     let id: EndpointId = path_id("id", &id)?;
-    let owner = format!("{tenant}/{id}");
-    let params = pagination::parse(
-        query.limit,
-        query.cursor.as_deref(),
-        &owner,
-        "attempts",
-        messages::ATTEMPT_CURSOR_PREFIX,
-    )?;
     endpoints::get(app.store.as_ref(), tenant, id).await?;
-    let (found, last) = messages::attempts(
-        app.store.as_ref(),
-        Destination::Webhook(id),
-        params.limit,
-        params.after,
-        query.status,
-    )
-    .await?;
+    let (found, next_cursor) =
+        attempt_log::page(app.store.as_ref(), tenant, Destination::Webhook(id), query).await?;
     Ok(Json(ListResponse {
         data: found.into_iter().map(|a| AttemptView::new(id, a)).collect(),
-        next_cursor: pagination::cursor(&owner, "attempts", last),
+        next_cursor,
     }))
 }
 
