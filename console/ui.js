@@ -218,7 +218,9 @@ export function onSubmit(form, action) {
 export function actionButton(label, action, { confirm, danger, into, small = true } = {}) {
   const button = h('button', { type: 'button', class: `btn${small ? ' btn-small' : ''}${danger ? ' btn-danger' : ''}` }, label);
   button.addEventListener('click', async () => {
-    if (confirm && !confirmed(confirm)) return;
+    // `confirm` is the question, or a function making it from the form's current choices.
+    const question = typeof confirm === 'function' ? confirm() : confirm;
+    if (question && !confirmed(question)) return;
     button.disabled = true;
     try {
       await action();

@@ -1,5 +1,5 @@
 // Webhook endpoints: list, create/edit (API field errors beside their fields), and a detail
-// page with test send (the attempt inline), secret rotation (shown once), enable/disable,
+// page with test send (the attempt inline), secret rotation with a chosen grace (shown once), enable/disable,
 // recover since a time, delete, and the attempt log with a status filter.
 
 import { h, replace } from './dom.js';
@@ -10,6 +10,14 @@ import {
   header, section, pagedTable, field, input, onSubmit, secretOnce, actionButton, badge, chips,
   details, loading, errorView, select,
 } from './ui.js';
+
+/** The grace periods offered when rotating a signing secret (the API takes 0 to 7 days). */
+const ROTATION_GRACE = [
+  { seconds: 0, label: 'no time (stops now)' },
+  { seconds: 3600, label: '1 hour' },
+  { seconds: 86400, label: '24 hours' },
+  { seconds: 604800, label: '7 days' },
+];
 
 export function render(main, params, ctx) {
   if (params[0]) return detail(main, params[0], ctx);
@@ -201,15 +209,6 @@ function detail(main, id, ctx) {
           replace(result, section('Test send', attemptView(attempt)));
           attempts.reload();
         }, { small: false, into: result, confirm: e.enabled ? null : 'The endpoint is disabled. Send the test anyway?' }),
-        actionButton('Rotate secret', async () => {
-          const rotated = await post(`/v1/webhooks/${e.id}/secret/rotate`, { grace_seconds: 86400 });
-          replace(result, secretOnce({
-            title: 'New signing secret',
-            secret: rotated.secret,
-            warning: 'Shown once. Deliveries carry both signatures until the previous secret expires; update your receiver before then.',
-            extra: h('p', { class: 'muted' }, 'Previous secret stops signing ', when(rotated.previous_expires_at)),
-          }));
-        }, { small: false, into: result, confirm: 'Rotate the signing secret? The previous secret keeps signing for 24 hours.' }),
         actionButton(e.enabled ? 'Disable' : 'Enable', async () => {
           await patch(`/v1/webhooks/${e.id}`, { enabled: !e.enabled });
           load();
@@ -231,6 +230,24 @@ function detail(main, id, ctx) {
         attempts.reload();
       });
     }
+
+    // Rotation: how long the previous secret keeps signing (none, when it leaked).
+    const grace = select(ROTATION_GRACE.map((g) => ({ value: String(g.seconds), label: g.label, selected: g.seconds === 86400 })));
+    const graceLabel = () => ROTATION_GRACE.find((g) => String(g.seconds) === grace.value)?.label || grace.value;
+    const rotate = write ? h('div', { class: 'inline-form' },
+      field('grace_seconds', 'Previous secret keeps signing for', grace,
+        'Receivers get both signatures meanwhile. When the secret leaked, choose no time.'),
+      actionButton('Rotate secret', async () => {
+        const rotated = await post(`/v1/webhooks/${e.id}/secret/rotate`, { grace_seconds: Number(grace.value) });
+        replace(result, secretOnce({
+          title: 'New signing secret',
+          secret: rotated.secret,
+          warning: Number(grace.value) > 0
+            ? 'Shown once. Deliveries carry both signatures until the previous secret expires; update your receiver before then.'
+            : 'Shown once. The previous secret no longer signs: update your receiver now.',
+          extra: h('p', { class: 'muted' }, 'Previous secret stops signing ', when(rotated.previous_expires_at)),
+        }));
+      }, { small: false, into: result, confirm: () => `Rotate the signing secret? The previous secret keeps signing for ${graceLabel()}.` })) : null;
 
     const status = select([{ value: '', label: 'All outcomes' }, 'succeeded', 'failed'], { 'aria-label': 'Attempt outcome' });
     const attempts = pagedTable({
@@ -258,6 +275,7 @@ function detail(main, id, ctx) {
       header(e.description || 'Endpoint', ...actions),
       result,
       section('Settings', info),
+      rotate ? section('Signing secret', rotate) : null,
       recover ? section('Recover', recover) : null,
       section('Attempt log', h('div', { class: 'filters' }, status,
         h('button', { type: 'button', class: 'btn btn-small', on: { click: () => attempts.reload() } }, 'Refresh')), attempts.el));
