@@ -10,8 +10,10 @@ fn checked_in_openapi_matches_the_code() {
     let stored = std::fs::read_to_string(&path).expect("shared/openapi.json exists");
     assert!(
         stored == generated,
-        "shared/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p switchboard-tests --test openapi`"
+        "shared/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p switchboard-tests --test suite openapi::`"
     );
+    // What `GET /v1/openapi.json` serves is this file, embedded at build time.
+    assert_eq!(switchboard::api::openapi::CHECKED_IN, stored);
     let doc: serde_json::Value = serde_json::from_str(&generated).expect("json");
     assert!(
         doc["openapi"]
@@ -92,4 +94,23 @@ fn url_pattern_matches_the_server_check() {
             "{url}: {message}"
         );
     }
+}
+
+/// `GET /v1/openapi.json` answers the checked-in document byte for byte, as JSON.
+#[tokio::test]
+async fn the_document_is_served_as_checked_in() {
+    let h = switchboard_tests::Harness::start(switchboard_tests::Backend::Sqlite).await;
+    let reply = h
+        .api
+        .http
+        .get(h.api.url("/v1/openapi.json"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers()["content-type"], "application/json");
+    assert_eq!(
+        reply.text().await.expect("body"),
+        switchboard::api::openapi::CHECKED_IN
+    );
 }
