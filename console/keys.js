@@ -1,5 +1,5 @@
 // API keys of the tenant: list (name, prefix, scopes, status, last used, usage), create with
-// scope checkboxes and expiry (the key shown once), roll with grace, enable/disable, revoke,
+// scope checkboxes and expiry (the key shown once), roll with a chosen grace, enable/disable, revoke,
 // delete — destructive ones confirmed.
 
 import { h, replace } from './dom.js';
@@ -8,10 +8,22 @@ import { when, number, localToIso } from './format.js';
 import { session, can, SCOPES } from './session.js';
 import {
   header, section, pagedTable, field, input, onSubmit, secretOnce, actionButton, badge, chips, checkboxes,
+  select,
 } from './ui.js';
+
+/** How long a rolled key's predecessor may keep working (the API takes 0 to 30 days). */
+const ROLL_GRACE = [
+  { seconds: 0, label: 'no time (stops now)' },
+  { seconds: 3600, label: '1 hour' },
+  { seconds: 86400, label: '24 hours' },
+  { seconds: 7 * 86400, label: '7 days' },
+];
 
 export function render(main) {
   const result = h('div', { class: 'result', 'aria-live': 'polite' });
+  // Rolling: how long the old key keeps working beside the new one (none, when it leaked).
+  const grace = select(ROLL_GRACE.map((g) => ({ value: String(g.seconds), label: g.label, selected: g.seconds === 3600 })), { 'aria-label': 'When a key is rolled, the old key keeps working for' });
+  const graceLabel = () => ROLL_GRACE.find((g) => String(g.seconds) === grace.value)?.label || grace.value;
   const name = input({ name: 'name', placeholder: 'ci deploys', maxlength: 128 });
   const expires = h('input', { type: 'datetime-local', name: 'expires_at' });
   const held = session.whoami.scopes || [];
@@ -48,10 +60,16 @@ export function render(main) {
     const live = k.status !== 'revoked' && !k.replaced_by;
     if (live && k.status !== 'expired') {
       out.push(actionButton('Roll', async () => {
-        const rolled = await post(`/v1/api-keys/${k.id}/roll`, { grace_seconds: 3600 });
-        replace(result, secretOnce({ title: `New key for ${rolled.name}`, secret: rolled.key, warning: 'Shown once. The old key keeps working for 1 hour, then stops.' }));
+        const rolled = await post(`/v1/api-keys/${k.id}/roll`, { grace_seconds: Number(grace.value) });
+        replace(result, secretOnce({
+          title: `New key for ${rolled.name}`,
+          secret: rolled.key,
+          warning: Number(grace.value) > 0
+            ? `Shown once. The old key keeps working for ${graceLabel()}, then stops.`
+            : 'Shown once. The old key has stopped working.',
+        }));
         list.reload();
-      }, { confirm: `Roll "${k.name}"? A new key is issued now; the old one keeps working for 1 hour.`, into: result }));
+      }, { confirm: () => `Roll "${k.name}"? A new key is issued now; the old one keeps working for ${graceLabel()}.`, into: result }));
     }
     if (k.status !== 'revoked') {
       out.push(actionButton(k.enabled ? 'Disable' : 'Enable', async () => {
@@ -85,5 +103,5 @@ export function render(main) {
   main.append(
     header('API keys'),
     section('Create a key', form, result),
-    section('Keys', list.el));
+    section('Keys', h('div', { class: 'filters' }, h('label', {}, 'When a key is rolled, the old key keeps working for ', grace)), list.el));
 }
