@@ -135,27 +135,13 @@ pub async fn create_with_id(
         version: 1,
     };
     let item = to_item(&record_key(tenant, id), &action)?;
-    let store = ob.store();
-    let max = ob.max_endpoints();
-    versioned::retrying("destination count", || async {
-        let count = cap::read(store, tenant).await?;
-        cap::check(&count, max)?;
-        let ops = vec![
-            TxOp::Put {
-                item: item.clone(),
-                condition: Some(Condition::Absent),
-            },
-            cap::one_more(tenant, &count)?,
-            audit.op(
-                tenant,
-                AuditAction::ActionCreated,
-                target(id),
-                created(&action),
-            )?,
-        ];
-        Ok::<_, DomainError>(versioned::commit(store, ops).await?.then_some(()))
-    })
-    .await?;
+    let entry = audit.op(
+        tenant,
+        AuditAction::ActionCreated,
+        target(id),
+        created(&action),
+    )?;
+    cap::put_counted(ob.store(), tenant, ob.max_endpoints(), item, entry).await?;
     ob.evict_actions(tenant);
     Ok(action)
 }

@@ -6,7 +6,8 @@
 use super::{actions, endpoints};
 use crate::error::DomainError;
 use crate::model::TenantId;
-use crate::store::{Condition, ItemKey, Store, TxOp, from_item, to_item};
+use crate::store::versioned;
+use crate::store::{Condition, Item, ItemKey, Store, TxOp, from_item, to_item};
 use crate::tenancy::tenant_pk;
 use serde::{Deserialize, Serialize};
 
@@ -84,4 +85,30 @@ fn write(tenant: TenantId, read: &Read, live: usize) -> Result<TxOp, DomainError
         item: to_item(&count_key(tenant), &next)?,
         condition: Some(read.condition.clone()),
     })
+}
+
+/// Writes a new destination's record (`item`, which must not exist yet) with its `audit` entry
+/// and the count one higher, in one transaction, if the tenant is below `max`; a concurrent
+/// change of the count reads it again and retries.
+pub(crate) async fn put_counted(
+    store: &dyn Store,
+    tenant: TenantId,
+    max: usize,
+    item: Item,
+    audit: TxOp,
+) -> Result<(), DomainError> {
+    versioned::retrying("destination count", || async {
+        let count = read(store, tenant).await?;
+        check(&count, max)?;
+        let ops = vec![
+            TxOp::Put {
+                item: item.clone(),
+                condition: Some(Condition::Absent),
+            },
+            one_more(tenant, &count)?,
+            audit.clone(),
+        ];
+        Ok::<_, DomainError>(versioned::commit(store, ops).await?.then_some(()))
+    })
+    .await
 }

@@ -109,26 +109,13 @@ pub async fn create_with_id(
         version: 1,
     };
     let item = to_item(&record_key(tenant, id), &endpoint)?;
-    let store = ob.store();
-    versioned::retrying("webhook endpoint count", || async {
-        let count = cap::read(store, tenant).await?;
-        cap::check(&count, max)?;
-        let ops = vec![
-            TxOp::Put {
-                item: item.clone(),
-                condition: Some(Condition::Absent),
-            },
-            cap::one_more(tenant, &count)?,
-            audit.op(
-                tenant,
-                Action::WebhookCreated,
-                target(id),
-                created(&endpoint),
-            )?,
-        ];
-        Ok::<_, DomainError>(versioned::commit(store, ops).await?.then_some(()))
-    })
-    .await?;
+    let entry = audit.op(
+        tenant,
+        Action::WebhookCreated,
+        target(id),
+        created(&endpoint),
+    )?;
+    cap::put_counted(ob.store(), tenant, max, item, entry).await?;
     ob.evict(tenant);
     Ok((endpoint, text))
 }
