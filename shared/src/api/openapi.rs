@@ -13,7 +13,8 @@ use super::dto::connections::{
     ProviderFieldView, ProviderId, ProviderList, ProviderView,
 };
 use super::dto::events::{
-    ActionDeliveryView, DeliveryView, EventPublish, EventResend, EventView, PublishedView,
+    ActionDeliveryView, DeliveryFields, DeliveryView, EventPublish, EventResend, EventView,
+    PublishedView,
 };
 use super::dto::integrations::{
     BodyEncodingView, InboundEventSummary, InboundEventView, IntakeAccepted, IntegrationCreate,
@@ -82,6 +83,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         ConnectionCreate, ConnectionUpdate, ConnectionView, ConnectionStatusSchema,
         pagination::ListResponse<ConnectionView>,
         ActionId, ActionKind, ActionCreate, ActionUpdate, ActionView, ActionDeliveryView,
+        DeliveryFields,
         pagination::ListResponse<ActionView>,
         UsageView,
         WhoAmI, PrincipalKind,

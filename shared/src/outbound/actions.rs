@@ -174,16 +174,7 @@ pub async fn list(
 
 /// Every action of `tenant` (for subscription matching).
 pub async fn all(store: &dyn Store, tenant: TenantId) -> Result<Vec<Action>, DomainError> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, last) = list(store, tenant, 250, after).await?;
-        out.extend(page);
-        match last {
-            Some(sk) => after = Some(sk),
-            None => return Ok(out),
-        }
-    }
+    crate::store::all_pages(|after| list(store, tenant, 250, after)).await
 }
 
 /// Applies a checked change; a new template is checked against the action's kind and a new

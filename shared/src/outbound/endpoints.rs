@@ -153,16 +153,7 @@ pub async fn list(
 
 /// Every live endpoint of `tenant` (for subscription matching).
 pub async fn all(store: &dyn Store, tenant: TenantId) -> Result<Vec<Endpoint>, DomainError> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, last) = list(store, tenant, 250, after).await?;
-        out.extend(page);
-        match last {
-            Some(sk) => after = Some(sk),
-            None => return Ok(out),
-        }
-    }
+    crate::store::all_pages(|after| list(store, tenant, 250, after)).await
 }
 
 /// Changes a live endpoint with `change`, unaudited: the delivery engine's bookkeeping of an

@@ -236,6 +236,25 @@ pub async fn query_records<T: serde::de::DeserializeOwned>(
 /// attempts) cannot make one request read a whole partition.
 pub const MAX_SCANNED: usize = 2_000;
 
+/// Every item of a paged list: calls `page` with the cursor of the previous page (`None` first)
+/// until one comes back without a next cursor.
+pub async fn all_pages<T, E, F, Fut>(mut page: F) -> Result<Vec<T>, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), E>>,
+{
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let (items, last) = page(after).await?;
+        out.extend(items);
+        match last {
+            Some(sk) => after = Some(sk),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Up to `limit` records of `query` that `keep` accepts, in query order, and the position to
 /// resume after, for lists that hide some stored records (soft-deleted endpoints, attempts of
 /// another status). Reads on until `limit` records are kept, so a page is not short (or empty)

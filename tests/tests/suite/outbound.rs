@@ -1,37 +1,13 @@
 //! Outbound webhooks end to end, against a real loopback receiver: the admin API over HTTP, the
 //! delivery worker on the app's own queue, on the embedded adapters and on moto.
 
-use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::app::App;
-use switchboard_tests::receiver::Reply;
+use switchboard_tests::receiver::{Reply, independently_verified};
 use switchboard_tests::{Backend, Harness, WAIT, Worker, eventually};
-
-/// Verifies a Standard Webhooks delivery from the spec, independently of Switchboard's signer.
-fn independently_verified(secret: &str, headers: &http::HeaderMap, body: &[u8]) -> bool {
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(secret.trim_start_matches("whsec_"))
-        .expect("secret base64");
-    let id = headers["webhook-id"].to_str().expect("id");
-    let ts = headers["webhook-timestamp"].to_str().expect("ts");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("hmac");
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    let expected = format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    );
-    headers["webhook-signature"]
-        .to_str()
-        .expect("sig")
-        .split(' ')
-        .any(|s| s == expected)
-}
 
 async fn signed_delivery_and_attempt_log(backend: Backend) {
     let h = Harness::start(backend).await;

@@ -3,9 +3,7 @@
 //! runs over the same store, the way the CLI does, while the API keeps serving and delivering.
 
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use switchboard::app::App;
@@ -15,6 +13,7 @@ use switchboard::crypto::{CryptoError, EncryptionContext, Envelope, KeyProvider,
 use switchboard::rewrap::{self, Options, Report, RewrapError, Silent, kinds};
 use switchboard::signing::inbound::sign_request;
 use switchboard::store::{Item, ItemKey, Store};
+use switchboard_tests::receiver::independently_verified;
 use switchboard_tests::{
     Backend, Harness, TenantClient, TestServer, WAIT, Worker, sdk_config, test_settings,
 };
@@ -343,26 +342,6 @@ async fn snapshot(store: &dyn Store, made: &Made) -> BTreeMap<String, Item> {
     out
 }
 
-fn verified(secret: &str, headers: &http::HeaderMap, body: &[u8]) -> bool {
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(secret.trim_start_matches("whsec_"))
-        .expect("secret base64");
-    let id = headers["webhook-id"].to_str().expect("id");
-    let ts = headers["webhook-timestamp"].to_str().expect("ts");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("hmac");
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    let expected = format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    );
-    headers["webhook-signature"]
-        .to_str()
-        .expect("sig")
-        .split(' ')
-        .any(|s| s == expected)
-}
-
 /// Every delivery to `hook{i}` so far is signed by each of that webhook's secrets.
 fn assert_signed(h: &Harness, made: &Made, at_least: usize) {
     for (i, (_, secrets)) in made
@@ -376,7 +355,7 @@ fn assert_signed(h: &Harness, made: &Made, at_least: usize) {
         for got in &seen {
             for secret in secrets {
                 assert!(
-                    verified(secret, &got.headers, &got.body),
+                    independently_verified(secret, &got.headers, &got.body),
                     "hook{i}: a delivery not signed by its secret"
                 );
             }

@@ -68,10 +68,10 @@ impl From<&Published> for PublishedView {
     }
 }
 
-/// The delivery state of an event at one destination.
+/// An event's delivery state at one destination, whatever its kind (flattened into
+/// [`DeliveryView`] and [`ActionDeliveryView`]).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DeliveryView {
-    pub endpoint_id: EndpointId,
+pub struct DeliveryFields {
     pub status: DeliveryStatus,
     pub attempts: u32,
     pub last_status_code: Option<u16>,
@@ -80,10 +80,9 @@ pub struct DeliveryView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl DeliveryView {
-    fn new(endpoint_id: EndpointId, d: Delivery) -> Self {
+impl From<Delivery> for DeliveryFields {
+    fn from(d: Delivery) -> Self {
         Self {
-            endpoint_id,
             status: d.status,
             attempts: d.attempts,
             last_status_code: d.last_status_code,
@@ -92,32 +91,22 @@ impl DeliveryView {
             updated_at: d.updated_at,
         }
     }
+}
+
+/// The delivery state of an event at one webhook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryView {
+    pub endpoint_id: EndpointId,
+    #[serde(flatten)]
+    pub state: DeliveryFields,
 }
 
 /// The delivery state of an event at one action.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ActionDeliveryView {
     pub action_id: ActionId,
-    pub status: DeliveryStatus,
-    pub attempts: u32,
-    pub last_status_code: Option<u16>,
-    pub last_error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl ActionDeliveryView {
-    fn new(action_id: ActionId, d: Delivery) -> Self {
-        Self {
-            action_id,
-            status: d.status,
-            attempts: d.attempts,
-            last_status_code: d.last_status_code,
-            last_error: d.last_error,
-            next_attempt_at: d.next_attempt_at,
-            updated_at: d.updated_at,
-        }
-    }
+    #[serde(flatten)]
+    pub state: DeliveryFields,
 }
 
 /// One delivery per destination: the recorded one, or `pending` when none is recorded yet.
@@ -165,12 +154,20 @@ impl EventView {
             created_at: message.created_at,
             deliveries: all
                 .iter()
-                .filter_map(|(dest, d)| dest.endpoint().map(|e| DeliveryView::new(e, d.clone())))
+                .filter_map(|(dest, d)| {
+                    dest.endpoint().map(|endpoint_id| DeliveryView {
+                        endpoint_id,
+                        state: d.clone().into(),
+                    })
+                })
                 .collect(),
             action_deliveries: all
                 .iter()
                 .filter_map(|(dest, d)| {
-                    dest.action().map(|a| ActionDeliveryView::new(a, d.clone()))
+                    dest.action().map(|action_id| ActionDeliveryView {
+                        action_id,
+                        state: d.clone().into(),
+                    })
                 })
                 .collect(),
         })
