@@ -94,6 +94,27 @@ impl Reply {
 }
 
 impl TestServer {
+    /// POSTs `body` to hook `integration` as GitHub sends a push, signed with `secret` (or a
+    /// wrong one) by the same signer `switchboard sign` uses.
+    pub async fn github_push(&self, integration: &str, secret: &str, body: &Value) -> Reply {
+        let signed = switchboard::signing::inbound::sign_request(
+            "github",
+            secret,
+            &Value::Null,
+            body.to_string().as_bytes(),
+            "",
+            chrono::Utc::now().timestamp(),
+        )
+        .expect("sign");
+        let request = self
+            .http
+            .post(self.url(&format!("/hooks/{integration}")))
+            .headers(signed.headers)
+            .header("x-github-event", "push")
+            .body(signed.body);
+        Reply::read(request.send().await.expect("hook")).await.0
+    }
+
     /// Sends a request with `key` as bearer token (or no key) and a JSON body (or none).
     pub async fn request(
         &self,

@@ -6,7 +6,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use switchboard::signing::inbound::sign_request;
 use switchboard_tests::{Backend, Harness, Reply, TestServer};
 
 const GITHUB_SECRET: &str = "gh-secret-audit-0123456789-wxyz";
@@ -552,27 +551,14 @@ async fn every_write_route_leaves_exactly_one_entry(backend: Backend) {
         },
     )
     .await;
-    let body = json!({"repository": {"full_name": "acme/app"}});
-    let signed = sign_request(
-        "github",
-        rotated_secret,
-        &Value::Null,
-        body.to_string().as_bytes(),
-        "",
-        chrono::Utc::now().timestamp(),
-    )
-    .expect("sign");
     let hook = h
         .api
-        .http
-        .post(h.api.url(&format!("/hooks/{int_id}")))
-        .headers(signed.headers.clone())
-        .header("x-github-event", "push")
-        .body(signed.body.clone())
-        .send()
-        .await
-        .expect("hook");
-    let (hook, _) = Reply::read(hook).await;
+        .github_push(
+            &int_id,
+            rotated_secret,
+            &json!({"repository": {"full_name": "acme/app"}}),
+        )
+        .await;
     assert_eq!(hook.status, StatusCode::ACCEPTED, "{}", hook.body);
     let evt = str_of(&hook, "/id");
     assert_eq!(

@@ -11,7 +11,6 @@ use switchboard::crypto::kms::KmsKeyProvider;
 use switchboard::crypto::local::LocalKeyProvider;
 use switchboard::crypto::{CryptoError, EncryptionContext, Envelope, KeyProvider, envelope};
 use switchboard::rewrap::{self, Options, Report, RewrapError, Silent, kinds};
-use switchboard::signing::inbound::sign_request;
 use switchboard::store::{Item, ItemKey, Store};
 use switchboard_tests::receiver::independently_verified;
 use switchboard_tests::{
@@ -528,25 +527,12 @@ async fn rewrap_moves_every_envelope_and_everything_keeps_working(backend: Backe
         .to_owned();
     for secret in &made.integrations[0].1 {
         let body = json!({"repository": {"full_name": "acme/app"}});
-        let signed = sign_request(
-            "github",
-            secret,
-            &Value::Null,
-            body.to_string().as_bytes(),
-            "",
-            chrono::Utc::now().timestamp(),
-        )
-        .expect("sign");
-        let reply = api
-            .http
-            .post(api.url(&format!("/hooks/{hook_id}")))
-            .headers(signed.headers.clone())
-            .header("x-github-event", "push")
-            .body(signed.body.clone())
-            .send()
-            .await
-            .expect("hook");
-        assert_eq!(reply.status(), 202, "a hook signed with a rewrapped secret");
+        let reply = api.github_push(&hook_id, secret, &body).await;
+        assert_eq!(
+            reply.status, 202,
+            "a hook signed with a rewrapped secret: {}",
+            reply.body
+        );
     }
     let (new_id, _) = tenant.endpoint_at(h.receiver.url("fresh"), json!({})).await;
     let fresh = item(store, &webhook_key(&h.id, &new_id)).await;

@@ -8,10 +8,9 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use switchboard::signing::inbound::sign_request;
 use switchboard::usage::{Month, ledger};
 use switchboard_tests::receiver::Reply as Script;
-use switchboard_tests::{Backend, Harness, Reply, TenantClient, WAIT, eventually};
+use switchboard_tests::{Backend, Harness, TenantClient, WAIT, eventually};
 
 const GITHUB_SECRET: &str = "usage-github-secret-0123";
 
@@ -35,26 +34,6 @@ async fn usage_when(h: &Harness, t: &TenantClient, done: impl Fn(&Value) -> bool
             last.lock().expect("lock")
         )
     })
-}
-
-/// POSTs `body` to a hook, signed with `secret` (or with a wrong one).
-async fn hook(h: &Harness, id: &str, secret: &str, body: &Value) -> Reply {
-    let signed = sign_request(
-        "github",
-        secret,
-        &Value::Null,
-        body.to_string().as_bytes(),
-        "",
-        chrono::Utc::now().timestamp(),
-    )
-    .expect("sign");
-    let request = h
-        .api
-        .http
-        .post(h.api.url(&format!("/hooks/{id}")))
-        .headers(signed.headers)
-        .body(signed.body);
-    Reply::read(request.send().await.expect("hook")).await.0
 }
 
 async fn counts_what_happened(backend: Backend) {
@@ -95,11 +74,17 @@ async fn counts_what_happened(backend: Backend) {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let integration = created.body["id"].as_str().expect("id").to_owned();
     for n in 0..2 {
-        let reply = hook(&h, &integration, GITHUB_SECRET, &json!({"n": n})).await;
+        let reply = h
+            .api
+            .github_push(&integration, GITHUB_SECRET, &json!({"n": n}))
+            .await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
     }
     for n in 0..3 {
-        let reply = hook(&h, &integration, "not-the-secret-at-all", &json!({"n": n})).await;
+        let reply = h
+            .api
+            .github_push(&integration, "not-the-secret-at-all", &json!({"n": n}))
+            .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
     }
 
